@@ -1,0 +1,280 @@
+//! Configuration from the environment (contract section 8), read and checked once at
+//! start. A value that cannot be used stops the function with a message naming it.
+
+use crate::providers::ProviderKind;
+use crate::secrets::SecretRef;
+use reqwest::Url;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub secrets_file: Option<PathBuf>,
+    pub secret_refs: HashMap<ProviderKind, SecretRef>,
+    pub secrets_cache_ttl: Duration,
+    pub secrets_stale_grace: Duration,
+    pub default_provider: Option<ProviderKind>,
+    pub bitbybit_base_url: Url,
+    pub autocalls_base_url: Url,
+    pub provider_timeout: Duration,
+    pub autocalls_max_rps: f64,
+    pub max_concurrency: usize,
+    pub idempotency_table: Option<String>,
+    pub idempotency_ttl: Duration,
+    pub log_format: LogFormat,
+    /// An endpoint for every AWS client, for tests that run several fake AWS endpoints in
+    /// one process. Deployed functions leave it unset: the SDK reads `AWS_ENDPOINT_URL`.
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `get`; an empty value counts as unset, so that
+    /// templates may pass empty parameters.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_string())
+        };
+        let secrets_file = var("PROVIDER_SECRETS_FILE").map(PathBuf::from);
+        let mut secret_refs = HashMap::new();
+        for (kind, variable) in [
+            (ProviderKind::Bitbybit, "BITBYBIT_SECRET_ID"),
+            (ProviderKind::Autocalls, "AUTOCALLS_SECRET_ID"),
+        ] {
+            let secret = match (&secrets_file, var(variable), var("PROVIDER_SECRET_ID")) {
+                (Some(file), _, _) => Some(SecretRef {
+                    id: file.display().to_string(),
+                    combined: true,
+                }),
+                (None, Some(id), _) => Some(SecretRef {
+                    id,
+                    combined: false,
+                }),
+                (None, None, Some(id)) => Some(SecretRef { id, combined: true }),
+                (None, None, None) => None,
+            };
+            if let Some(secret) = secret {
+                secret_refs.insert(kind, secret);
+            }
+        }
+        if secret_refs.is_empty() {
+            return Err(ConfigError {
+                variable: "PROVIDER_SECRET_ID",
+                problem: "is not set, nor BITBYBIT_SECRET_ID, AUTOCALLS_SECRET_ID or PROVIDER_SECRETS_FILE: no provider key can be read".into(),
+            });
+        }
+        let default_provider = match var("DEFAULT_PROVIDER") {
+            None => None,
+            Some(name) => Some(ProviderKind::from_name(&name).ok_or_else(|| ConfigError {
+                variable: "DEFAULT_PROVIDER",
+                problem: "must be bitbybit or autocalls".into(),
+            })?),
+        };
+        Ok(Config {
+            secrets_file,
+            secret_refs,
+            secrets_cache_ttl: Duration::from_secs(number(
+                &var,
+                "SECRETS_CACHE_TTL_SECONDS",
+                300,
+                0,
+                86_400,
+            )?),
+            secrets_stale_grace: Duration::from_secs(number(
+                &var,
+                "SECRETS_STALE_GRACE_SECONDS",
+                900,
+                0,
+                86_400,
+            )?),
+            default_provider,
+            bitbybit_base_url: url(
+                &var,
+                "BITBYBIT_BASE_URL",
+                "https://api.bitbybit.studio/whatsapp/open/v1",
+            )?,
+            autocalls_base_url: url(&var, "AUTOCALLS_BASE_URL", "https://app.autocalls.ai")?,
+            provider_timeout: Duration::from_millis(number(
+                &var,
+                "PROVIDER_TIMEOUT_MS",
+                10_000,
+                100,
+                900_000,
+            )?),
+            autocalls_max_rps: rate(&var, "AUTOCALLS_MAX_RPS", 5.0)?,
+            max_concurrency: number(&var, "MAX_CONCURRENCY", 10, 1, 1000)? as usize,
+            idempotency_table: var("IDEMPOTENCY_TABLE"),
+            idempotency_ttl: Duration::from_secs(number(
+                &var,
+                "IDEMPOTENCY_TTL_SECONDS",
+                86_400,
+                60,
+                31_536_000,
+            )?),
+            log_format: match var("LOG_FORMAT").as_deref() {
+                None | Some("json") => LogFormat::Json,
+                Some("text") => LogFormat::Text,
+                Some(_) => {
+                    return Err(ConfigError {
+                        variable: "LOG_FORMAT",
+                        problem: "must be json or text".into(),
+                    })
+                }
+            },
+            aws_endpoint_url: None,
+        })
+    }
+}
+
+fn number(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let Some(text) = var(name) else {
+        return Ok(default);
+    };
+    match text.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable: name,
+            problem: format!("must be a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn rate(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: f64,
+) -> Result<f64, ConfigError> {
+    let Some(text) = var(name) else {
+        return Ok(default);
+    };
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 10_000.0 => Ok(n),
+        _ => Err(ConfigError {
+            variable: name,
+            problem: "must be a number of requests per second above 0".into(),
+        }),
+    }
+}
+
+fn url(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &str,
+) -> Result<Url, ConfigError> {
+    let text = var(name).unwrap_or_else(|| default.to_string());
+    match Url::parse(&text) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.query().is_none() =>
+        {
+            Ok(u)
+        }
+        _ => Err(ConfigError {
+            variable: name,
+            problem: "must be an absolute http(s) URL without a query".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = config(&[("PROVIDER_SECRET_ID", "wa/keys")]).unwrap();
+        assert_eq!(c.secrets_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.provider_timeout, Duration::from_millis(10_000));
+        assert_eq!(c.autocalls_max_rps, 5.0);
+        assert_eq!(c.idempotency_ttl, Duration::from_secs(86_400));
+        assert_eq!(c.autocalls_base_url.as_str(), "https://app.autocalls.ai/");
+        assert_eq!(
+            c.secret_refs[&ProviderKind::Bitbybit],
+            SecretRef {
+                id: "wa/keys".into(),
+                combined: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_per_provider_secret_takes_precedence() {
+        let c = config(&[("PROVIDER_SECRET_ID", "all"), ("AUTOCALLS_SECRET_ID", "ac")]).unwrap();
+        assert_eq!(
+            c.secret_refs[&ProviderKind::Autocalls],
+            SecretRef {
+                id: "ac".into(),
+                combined: false
+            }
+        );
+        assert_eq!(c.secret_refs[&ProviderKind::Bitbybit].id, "all");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let base = ("PROVIDER_SECRET_ID", "s");
+        for (pair, variable) in [
+            (("DEFAULT_PROVIDER", "twilio"), "DEFAULT_PROVIDER"),
+            (("BITBYBIT_BASE_URL", "not a url"), "BITBYBIT_BASE_URL"),
+            (("AUTOCALLS_BASE_URL", "ftp://x"), "AUTOCALLS_BASE_URL"),
+            (
+                ("SECRETS_CACHE_TTL_SECONDS", "five"),
+                "SECRETS_CACHE_TTL_SECONDS",
+            ),
+            (("PROVIDER_TIMEOUT_MS", "-1"), "PROVIDER_TIMEOUT_MS"),
+            (("AUTOCALLS_MAX_RPS", "0"), "AUTOCALLS_MAX_RPS"),
+            (("LOG_FORMAT", "xml"), "LOG_FORMAT"),
+        ] {
+            let err = config(&[base, pair]).unwrap_err();
+            assert_eq!(err.variable, variable);
+            assert!(err.to_string().contains(variable));
+        }
+        assert_eq!(config(&[]).unwrap_err().variable, "PROVIDER_SECRET_ID");
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let c = config(&[
+            ("PROVIDER_SECRET_ID", "s"),
+            ("DEFAULT_PROVIDER", ""),
+            ("IDEMPOTENCY_TABLE", " "),
+        ])
+        .unwrap();
+        assert_eq!(c.default_provider, None);
+        assert_eq!(c.idempotency_table, None);
+    }
+}

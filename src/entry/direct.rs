@@ -1,0 +1,24 @@
+//! Direct invocation (Invoke API, Step Functions): the event is a send request; the
+//! answer is the HTTP route's document plus `http_status`. A refused send is an answer,
+//! not a function error.
+
+use super::finish;
+use super::http::with_status;
+use crate::service::Invocation;
+use crate::App;
+use serde_json::Value;
+use std::time::Instant;
+
+pub async fn handle(event: Value, invocation: &Invocation, app: &App) -> Value {
+    let started = Instant::now();
+    let outcome = app.send(&event, None, invocation).await;
+    finish(
+        app,
+        "direct",
+        &invocation.request_id,
+        None,
+        &outcome,
+        started,
+    );
+    with_status(&outcome)
+}

@@ -1,0 +1,43 @@
+//! EventBridge: `detail` is a send request. Any failure is a function error, so that
+//! Lambda's asynchronous retries and its on-failure destination apply.
+
+use super::{finish, FunctionError};
+use crate::service::Invocation;
+use crate::App;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde_json::Value;
+use std::time::Instant;
+
+pub async fn handle(
+    event: Value,
+    invocation: &Invocation,
+    app: &App,
+) -> Result<Value, FunctionError> {
+    let started = Instant::now();
+    let event: EventBridgeEvent<Value> =
+        serde_json::from_value(event).map_err(|e| FunctionError::Malformed {
+            source_name: "EventBridge",
+            reason: e.to_string(),
+        })?;
+    // The event id is the idempotency key when `detail` has none: a retried delivery of
+    // one event keeps its id.
+    let outcome = app
+        .send(&event.detail, event.id.as_deref(), invocation)
+        .await;
+    finish(
+        app,
+        "eventbridge",
+        &invocation.request_id,
+        None,
+        &outcome,
+        started,
+    );
+    if outcome.http_status == 200 {
+        return Ok(outcome.document);
+    }
+    let error = &outcome.document["error"];
+    Err(FunctionError::SendFailed {
+        code: error["code"].as_str().unwrap_or("INTERNAL").to_string(),
+        message: error["message"].as_str().unwrap_or("").to_string(),
+    })
+}

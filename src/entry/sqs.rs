@@ -1,0 +1,144 @@
+//! SQS batches (contract section 5): every record's body is a send request; records go
+//! concurrently (one after another within a FIFO message group); every record not sent
+//! is named in `batchItemFailures` so that SQS retries it and, in the end, dead-letters it.
+
+use super::{finish, FunctionError};
+use crate::error::{ApiError, Code};
+use crate::service::{Invocation, Outcome, Report};
+use crate::App;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+pub async fn handle(
+    event: Value,
+    invocation: &Invocation,
+    app: &App,
+) -> Result<Value, FunctionError> {
+    let malformed = |reason: String| FunctionError::Malformed {
+        source_name: "SQS",
+        reason,
+    };
+    let event: SqsEvent = serde_json::from_value(event).map_err(|e| malformed(e.to_string()))?;
+    // An empty or missing messageId would make Lambda fail the whole batch anyway; say so.
+    if event
+        .records
+        .iter()
+        .any(|r| r.message_id.as_deref().is_none_or(str::is_empty))
+    {
+        return Err(malformed("a record has no messageId".into()));
+    }
+    let fifo = event.records.iter().any(|r| {
+        r.event_source_arn
+            .as_deref()
+            .is_some_and(|a| a.ends_with(".fifo"))
+    });
+    let sent: Vec<bool> = if fifo {
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, record) in event.records.iter().enumerate() {
+            let group = record
+                .attributes
+                .get("MessageGroupId")
+                .cloned()
+                .unwrap_or_default();
+            groups.entry(group).or_default().push(i);
+        }
+        let runs = groups
+            .into_values()
+            .map(|indexes| send_group(app, &event.records, indexes, invocation));
+        let mut sent = vec![false; event.records.len()];
+        for results in futures_util::future::join_all(runs).await {
+            for (i, ok) in results {
+                sent[i] = ok;
+            }
+        }
+        sent
+    } else {
+        futures_util::future::join_all(
+            event
+                .records
+                .iter()
+                .map(|r| send_record(app, r, invocation)),
+        )
+        .await
+    };
+    let mut response = SqsBatchResponse::default();
+    for (record, ok) in event.records.iter().zip(sent) {
+        if !ok {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = record.message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    serde_json::to_value(response).map_err(|e| malformed(e.to_string()))
+}
+
+/// A FIFO group in order; from its first failure on, later records are not sent.
+async fn send_group(
+    app: &App,
+    records: &[SqsMessage],
+    indexes: Vec<usize>,
+    invocation: &Invocation,
+) -> Vec<(usize, bool)> {
+    let mut results = Vec::with_capacity(indexes.len());
+    let mut failed = false;
+    for i in indexes {
+        let ok = if failed {
+            let skipped = ApiError::new(
+                Code::ProviderUnavailable,
+                "not sent: an earlier record of its FIFO group failed",
+            );
+            log_record(
+                app,
+                invocation,
+                &records[i],
+                &Outcome::error(&skipped, &invocation.request_id, Report::default()),
+                Instant::now(),
+            );
+            false
+        } else {
+            send_record(app, &records[i], invocation).await
+        };
+        failed |= !ok;
+        results.push((i, ok));
+    }
+    results
+}
+
+/// Sends one record; `true` only when the provider accepted it.
+async fn send_record(app: &App, record: &SqsMessage, invocation: &Invocation) -> bool {
+    let started = Instant::now();
+    let outcome = match serde_json::from_str::<Value>(record.body.as_deref().unwrap_or("")) {
+        Ok(body) => {
+            app.send(&body, record.message_id.as_deref(), invocation)
+                .await
+        }
+        Err(e) => {
+            let error = ApiError::new(
+                Code::InvalidRequest,
+                format!("the record body is not valid JSON: {e}"),
+            );
+            Outcome::error(&error, &invocation.request_id, Report::default())
+        }
+    };
+    log_record(app, invocation, record, &outcome, started);
+    outcome.http_status == 200
+}
+
+fn log_record(
+    app: &App,
+    invocation: &Invocation,
+    record: &SqsMessage,
+    outcome: &Outcome,
+    started: Instant,
+) {
+    finish(
+        app,
+        "sqs",
+        &invocation.request_id,
+        record.message_id.as_deref(),
+        outcome,
+        started,
+    );
+}

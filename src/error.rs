@@ -1,0 +1,197 @@
+//! The one error type every entry point answers with, and the contract's code table
+//! (section 4) in one `match`: no handler decides a status code on its own.
+
+use serde_json::{json, Value};
+use std::fmt;
+use std::time::Duration;
+
+/// The contract's error codes, in the order of its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    InvalidRequest,
+    InvalidPhone,
+    UnknownProvider,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TemplateNotFound,
+    SenderNotFound,
+    TemplateNotApproved,
+    TemplateMismatch,
+    SenderOffline,
+    ProviderRejected,
+    InsufficientBalance,
+    RateLimited,
+    ProviderAuthFailed,
+    ProviderUnavailable,
+    ProviderTimeout,
+    SecretUnavailable,
+    ConfigurationError,
+    IdempotencyConflict,
+    IdempotencyUnavailable,
+    Internal,
+}
+
+impl Code {
+    /// HTTP status, `retryable` and the wire name: the contract's table, row by row.
+    fn row(self) -> (u16, bool, &'static str) {
+        use Code::*;
+        match self {
+            InvalidRequest => (400, false, "INVALID_REQUEST"),
+            InvalidPhone => (400, false, "INVALID_PHONE"),
+            UnknownProvider => (400, false, "UNKNOWN_PROVIDER"),
+            NotFound => (404, false, "NOT_FOUND"),
+            MethodNotAllowed => (405, false, "METHOD_NOT_ALLOWED"),
+            PayloadTooLarge => (413, false, "PAYLOAD_TOO_LARGE"),
+            UnsupportedMediaType => (415, false, "UNSUPPORTED_MEDIA_TYPE"),
+            TemplateNotFound => (422, false, "TEMPLATE_NOT_FOUND"),
+            SenderNotFound => (422, false, "SENDER_NOT_FOUND"),
+            TemplateNotApproved => (422, false, "TEMPLATE_NOT_APPROVED"),
+            TemplateMismatch => (422, false, "TEMPLATE_MISMATCH"),
+            SenderOffline => (422, true, "SENDER_OFFLINE"),
+            ProviderRejected => (422, false, "PROVIDER_REJECTED"),
+            InsufficientBalance => (402, false, "INSUFFICIENT_BALANCE"),
+            RateLimited => (429, true, "RATE_LIMITED"),
+            ProviderAuthFailed => (502, false, "PROVIDER_AUTH_FAILED"),
+            ProviderUnavailable => (502, true, "PROVIDER_UNAVAILABLE"),
+            ProviderTimeout => (504, true, "PROVIDER_TIMEOUT"),
+            SecretUnavailable => (503, true, "SECRET_UNAVAILABLE"),
+            ConfigurationError => (500, false, "CONFIGURATION_ERROR"),
+            IdempotencyConflict => (409, true, "IDEMPOTENCY_CONFLICT"),
+            // Not in the contract's table: DynamoDB could not guard the send, so it was
+            // refused rather than sent unguarded (docs/errors in the README).
+            IdempotencyUnavailable => (503, true, "IDEMPOTENCY_UNAVAILABLE"),
+            Internal => (500, false, "INTERNAL"),
+        }
+    }
+
+    pub fn http_status(self) -> u16 {
+        self.row().0
+    }
+
+    pub fn retryable(self) -> bool {
+        self.row().1
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.row().2
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure as the caller sees it. The message is safe to show: it never holds a key,
+/// a variable value or a full phone number.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: Code,
+    pub message: String,
+    pub field: Option<String>,
+    pub provider: Option<&'static str>,
+    pub provider_status: Option<u16>,
+    pub provider_code: Option<String>,
+    /// Sent as `Retry-After` when the provider told us how long to wait.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            field: None,
+            provider: None,
+            provider_status: None,
+            provider_code: None,
+            retry_after: None,
+        }
+    }
+
+    /// A validation error naming the field (`to`, `variables[2]`, `bitbybit.sources`).
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::new(Code::InvalidRequest, message).with_field(field)
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_provider(mut self, provider: &'static str) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    pub fn internal() -> Self {
+        ApiError::new(Code::Internal, "internal error")
+    }
+
+    pub fn http_status(&self) -> u16 {
+        self.code.http_status()
+    }
+
+    /// The contract's error document.
+    pub fn to_document(&self, request_id: &str) -> Value {
+        json!({ "error": {
+            "code": self.code.as_str(),
+            "message": self.message,
+            "retryable": self.code.retryable(),
+            "provider": self.provider,
+            "provider_status": self.provider_status,
+            "provider_code": self.provider_code,
+            "field": self.field,
+            "request_id": request_id,
+        }})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_matches_the_contract_for_retryable_codes() {
+        let retryable: Vec<_> = [
+            Code::SenderOffline,
+            Code::RateLimited,
+            Code::ProviderUnavailable,
+            Code::ProviderTimeout,
+            Code::SecretUnavailable,
+            Code::IdempotencyConflict,
+            Code::IdempotencyUnavailable,
+        ]
+        .iter()
+        .map(|c| (c.as_str(), c.http_status()))
+        .collect();
+        assert_eq!(
+            retryable,
+            [
+                ("SENDER_OFFLINE", 422),
+                ("RATE_LIMITED", 429),
+                ("PROVIDER_UNAVAILABLE", 502),
+                ("PROVIDER_TIMEOUT", 504),
+                ("SECRET_UNAVAILABLE", 503),
+                ("IDEMPOTENCY_CONFLICT", 409),
+                ("IDEMPOTENCY_UNAVAILABLE", 503)
+            ]
+        );
+        assert!(!Code::ProviderAuthFailed.retryable());
+        assert_eq!(Code::InsufficientBalance.http_status(), 402);
+    }
+
+    #[test]
+    fn the_document_names_the_field_and_the_request() {
+        let doc = ApiError::invalid("variabels", "unknown field `variabels`").to_document("r-1");
+        assert_eq!(doc["error"]["code"], "INVALID_REQUEST");
+        assert_eq!(doc["error"]["field"], "variabels");
+        assert_eq!(doc["error"]["retryable"], false);
+        assert_eq!(doc["error"]["request_id"], "r-1");
+        assert!(doc["error"]["provider"].is_null());
+    }
+}

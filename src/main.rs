@@ -1,0 +1,34 @@
+//! The Lambda bootstrap: read the configuration, build the `App` once, serve events.
+//! Every event source arrives here as JSON; `wa_dispatch::handle` tells them apart.
+
+#![recursion_limit = "256"]
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use std::time::{Duration, SystemTime};
+use wa_dispatch::{App, Config, Invocation};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(error) = wa_dispatch::telemetry::init(config.log_format) {
+        eprintln!("{error}");
+        std::process::exit(2);
+    }
+    let app: &'static App = Box::leak(Box::new(App::new(config)));
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
+        let time_left = event
+            .context
+            .deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        let invocation = Invocation::new(event.context.request_id.clone(), time_left);
+        wa_dispatch::handle(event.payload, &invocation, app).await
+    }))
+    .await
+}

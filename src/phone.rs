@@ -1,0 +1,213 @@
+//! Recipient phone numbers, read with libphonenumber's metadata (the `phonenumber` crate)
+//! as contract section 3 says. A `Phone` that exists is valid for its country.
+
+use phonenumber::country;
+use std::fmt;
+use std::str::FromStr;
+
+/// A valid phone number in E.164 form. Its `Debug` and `Display` are masked, so a stray
+/// `{:?}` in a log line never prints the whole number.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Phone {
+    e164: String,
+    country_code: u16,
+}
+
+/// An ISO 3166-1 alpha-2 region known to libphonenumber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Country(country::Id);
+
+impl Country {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let upper = text.to_ascii_uppercase();
+        if upper.len() != 2 || upper != text {
+            return Err("must be an upper-case ISO 3166-1 alpha-2 code such as \"ID\"".into());
+        }
+        country::Id::from_str(&upper)
+            .map(Country)
+            .map_err(|_| format!("\"{text}\" is not a region known to the phone metadata"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+impl Phone {
+    /// Reads `text` as contract section 3 says: `+` or `00` is international; digits alone
+    /// are international (country code first) unless `country` says which national plan.
+    /// The error says why the number was refused, without repeating it.
+    pub fn parse(text: &str, country: Option<Country>) -> Result<Self, String> {
+        if text.len() > 64 {
+            return Err("is longer than any phone number".into());
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !(c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+')))
+        {
+            return Err(format!(
+                "holds {bad:?}; only digits, spaces, dashes, dots, parentheses and a leading + are allowed"
+            ));
+        }
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err("is empty".into());
+        }
+        if trimmed[1..].contains('+') {
+            return Err("has a + that is not at the start".into());
+        }
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let international = if trimmed.starts_with('+') {
+            Some(digits.clone())
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            Some(rest.to_string())
+        } else if country.is_none() {
+            Some(digits.clone())
+        } else {
+            None
+        };
+        let parsed = match (&international, country) {
+            (Some(intl), _) => phonenumber::parse(None, format!("+{intl}")),
+            (None, Some(region)) => phonenumber::parse(Some(region.0), &digits),
+            (None, None) => unreachable!("digits alone without a country are international"),
+        }
+        .map_err(|e| explain(&e))?;
+        if !phonenumber::is_valid(&parsed) {
+            let region = parsed
+                .country()
+                .id()
+                .map(|id| id.as_ref().to_string())
+                .unwrap_or_else(|| format!("country code +{}", parsed.code().value()));
+            return Err(format!("is not a valid number for {region}"));
+        }
+        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        Ok(Phone {
+            e164,
+            country_code: parsed.code().value(),
+        })
+    }
+
+    /// `+6281234567890`
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+
+    /// `6281234567890`: what bitbybit's `to` takes.
+    pub fn digits(&self) -> &str {
+        &self.e164[1..]
+    }
+
+    /// `+62*******7890`: the country code and the last four digits.
+    pub fn masked(&self) -> String {
+        mask_e164(&self.e164, self.country_code)
+    }
+}
+
+fn mask_e164(e164: &str, country_code: u16) -> String {
+    let cc = country_code.to_string();
+    let national = &e164[1 + cc.len()..];
+    let keep = national.len().min(4);
+    let hidden = national.len() - keep;
+    format!("+{cc}{}{}", "*".repeat(hidden), &national[hidden..])
+}
+
+fn explain(error: &phonenumber::ParseError) -> String {
+    use phonenumber::ParseError::*;
+    match error {
+        NoNumber => "is not a phone number".into(),
+        InvalidCountryCode => "does not start with a known country code".into(),
+        TooShortAfterIdd | TooShortNsn => "is too short".into(),
+        TooLong => "is too long".into(),
+        MalformedInteger(_) => "is not a phone number".into(),
+    }
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> Option<Country> {
+        Some(Country::parse("ID").unwrap())
+    }
+
+    #[test]
+    fn international_forms_are_read_without_a_country() {
+        for text in [
+            "+1 415 555 1234",
+            "001 (415) 555-1234",
+            "14155551234",
+            "+1.415.555.1234",
+        ] {
+            assert_eq!(
+                Phone::parse(text, None).unwrap().e164(),
+                "+14155551234",
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_national_number_needs_its_country() {
+        let phone = Phone::parse("0812-3456-7890", id()).unwrap();
+        assert_eq!(phone.e164(), "+6281234567890");
+        assert_eq!(phone.digits(), "6281234567890");
+        assert!(Phone::parse("0812-3456-7890", None).is_err());
+    }
+
+    #[test]
+    fn an_international_number_ignores_the_country() {
+        assert_eq!(
+            Phone::parse("+1 415 555 1234", id()).unwrap().e164(),
+            "+14155551234"
+        );
+    }
+
+    #[test]
+    fn invalid_numbers_say_why() {
+        assert_eq!(
+            Phone::parse("+1 415 555", None).unwrap_err(),
+            "is not a valid number for country code +1"
+        );
+        assert_eq!(
+            Phone::parse("0812-34", Country::parse("ID").ok()).unwrap_err(),
+            "is not a valid number for ID"
+        );
+        assert!(Phone::parse("+999 1234567", None)
+            .unwrap_err()
+            .contains("country code"));
+        assert!(Phone::parse("call me", None)
+            .unwrap_err()
+            .contains("only digits"));
+        assert!(Phone::parse("", None).is_err());
+        assert!(Phone::parse("+1 415+555 1234", None).is_err());
+        assert!(Phone::parse(&"1".repeat(80), None).is_err());
+    }
+
+    #[test]
+    fn masking_keeps_the_country_code_and_last_four_digits() {
+        let phone = Phone::parse("+62 812 3456 7890", None).unwrap();
+        assert_eq!(phone.masked(), "+62*******7890");
+        assert_eq!(format!("{phone:?}"), "Phone(+62*******7890)");
+        assert!(!format!("{phone}").contains("81234"));
+    }
+
+    #[test]
+    fn countries_are_checked() {
+        assert!(Country::parse("ID").is_ok());
+        assert!(Country::parse("id").is_err());
+        assert!(Country::parse("XX").is_err());
+        assert!(Country::parse("IDN").is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! The HTTP exchange with a provider, shared by all of them: one pooled client, a time
+//! budget per call, capped answer bodies, and retries only where the provider certainly
+//! did not get the request (README "Retry policy"), so that our own retry never sends twice.
+
+use super::{Auth, ProviderKind, ProviderRequest, RawAnswer};
+use crate::error::{ApiError, Code};
+use crate::pacing::Pacer;
+use crate::secrets::ApiKey;
+use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Answers larger than this are not a documented provider answer.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+/// Kept back from the invocation's deadline to answer and log before Lambda stops us.
+pub const SAFETY_MARGIN: Duration = Duration::from_millis(500);
+/// Connection attempts that were refused before any byte was sent.
+const CONNECT_ATTEMPTS: u32 = 3;
+/// Provider 429s waited out within one send.
+const RATE_LIMIT_ATTEMPTS: u32 = 4;
+
+pub struct Transport {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// A provider's answer with how long the provider took.
+pub struct Exchange {
+    pub answer: RawAnswer,
+    pub retry_after: Option<Duration>,
+    pub latency: Duration,
+}
+
+impl Transport {
+    pub fn new(timeout: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            // Shorter than a typical Lambda freeze, so a thawed instance does not reuse
+            // a connection the provider has long since closed.
+            .pool_idle_timeout(Duration::from_secs(20))
+            .tcp_keepalive(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(3))
+            .user_agent(concat!("wa-dispatch/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Transport { client, timeout }
+    }
+
+    /// Sends `request` once (plus the safe retries), within `deadline`.
+    pub async fn exchange(
+        &self,
+        kind: ProviderKind,
+        auth: Auth,
+        key: &ApiKey,
+        request: &ProviderRequest,
+        deadline: Instant,
+        pacer: Option<&Pacer>,
+    ) -> Result<Exchange, ApiError> {
+        let started = Instant::now();
+        let mut refused = 0;
+        let mut limited = 0;
+        loop {
+            if let Some(pacer) = pacer {
+                pacer
+                    .wait(key, deadline.checked_sub(SAFETY_MARGIN).unwrap_or(deadline))
+                    .await
+                    .map_err(|_| {
+                        rate_limited(
+                            kind,
+                            "the send could not be paced within the time left",
+                            None,
+                        )
+                    })?;
+            }
+            let budget = self.budget(deadline).ok_or_else(|| timeout(kind))?;
+            match tokio::time::timeout(budget, self.attempt(auth, key, request)).await {
+                Err(_) => return Err(timeout(kind)),
+                Ok(Err(error)) if error.is_connect() && refused + 1 < CONNECT_ATTEMPTS => {
+                    refused += 1;
+                    tracing::warn!(
+                        provider = kind.as_str(),
+                        attempt = refused,
+                        "connection refused; retrying"
+                    );
+                    sleep_within(backoff(refused), deadline).await;
+                }
+                Ok(Err(error)) => return Err(transport_error(kind, &error)),
+                Ok(Ok((answer, retry_after))) => {
+                    if answer.status == 429 && limited + 1 < RATE_LIMIT_ATTEMPTS {
+                        let wait = retry_after.unwrap_or_else(|| backoff(limited + 2));
+                        if Instant::now() + wait + SAFETY_MARGIN * 2 < deadline {
+                            limited += 1;
+                            tracing::warn!(
+                                provider = kind.as_str(),
+                                wait_ms = wait.as_millis() as u64,
+                                "provider 429; waiting"
+                            );
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    return Ok(Exchange {
+                        answer,
+                        retry_after,
+                        latency: started.elapsed(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn budget(&self, deadline: Instant) -> Option<Duration> {
+        let left = deadline
+            .checked_duration_since(Instant::now())?
+            .checked_sub(SAFETY_MARGIN)?;
+        (!left.is_zero()).then(|| left.min(self.timeout))
+    }
+
+    async fn attempt(
+        &self,
+        auth: Auth,
+        key: &ApiKey,
+        request: &ProviderRequest,
+    ) -> Result<(RawAnswer, Option<Duration>), reqwest::Error> {
+        let body = serde_json::to_vec(&request.body).unwrap_or_default();
+        let builder = self
+            .client
+            .post(request.url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        let builder = match auth {
+            Auth::Bearer => builder.bearer_auth(key.expose()),
+            Auth::Header(name) => match HeaderValue::from_str(key.expose()) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    builder.header(name, value)
+                }
+                // A key that cannot be a header value is sent as nothing: the provider's
+                // 401 then says so, without the key reaching any log.
+                Err(_) => builder,
+            },
+        };
+        let mut response = builder.send().await?;
+        let status = response.status().as_u16();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let retry_after = header(RETRY_AFTER)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                // Past the cap the answer is not one we can read: keep what we have, which
+                // will not parse as a documented answer.
+                body.extend_from_slice(&chunk[..MAX_ANSWER_BYTES - body.len()]);
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((
+            RawAnswer {
+                status,
+                content_type,
+                body,
+            },
+            retry_after,
+        ))
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 100u64 << attempt.min(5);
+    Duration::from_millis(base / 2 + fastrand::u64(0..=base / 2))
+}
+
+async fn sleep_within(wait: Duration, deadline: Instant) {
+    let until = (Instant::now() + wait).min(deadline);
+    tokio::time::sleep_until(until).await;
+}
+
+fn timeout(kind: ProviderKind) -> ApiError {
+    ApiError::new(
+        Code::ProviderTimeout,
+        format!(
+            "{} did not answer in time; the message may or may not have been sent",
+            kind.as_str()
+        ),
+    )
+    .with_provider(kind.as_str())
+}
+
+fn rate_limited(kind: ProviderKind, message: &str, retry_after: Option<Duration>) -> ApiError {
+    let mut error = ApiError::new(Code::RateLimited, message).with_provider(kind.as_str());
+    error.retry_after = retry_after.or(Some(Duration::from_secs(1)));
+    error
+}
+
+fn transport_error(kind: ProviderKind, error: &reqwest::Error) -> ApiError {
+    if error.is_timeout() {
+        return timeout(kind);
+    }
+    let what = if error.is_connect() {
+        "could not be reached"
+    } else {
+        "closed the connection or sent an unreadable answer"
+    };
+    ApiError::new(
+        Code::ProviderUnavailable,
+        format!("{} {what}", kind.as_str()),
+    )
+    .with_provider(kind.as_str())
+}

@@ -1,0 +1,260 @@
+//! The send use case, the same for every entry point: validate → secret → provider →
+//! one answer. Entry points only decode their envelope and encode this answer.
+
+use crate::error::{ApiError, Code};
+use crate::providers::transport::SAFETY_MARGIN;
+use crate::providers::{Accepted, ProviderKind, ProviderRequest};
+use crate::request::SendRequest;
+use crate::secrets::Credentials;
+use crate::App;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One invocation's identity and time limit.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub request_id: String,
+    pub deadline: Instant,
+}
+
+impl Invocation {
+    pub fn new(request_id: impl Into<String>, time_left: Duration) -> Self {
+        Invocation {
+            request_id: request_id.into(),
+            deadline: Instant::now() + time_left,
+        }
+    }
+}
+
+/// The answer to one send, with what its log line needs.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub http_status: u16,
+    pub document: Value,
+    pub retry_after: Option<Duration>,
+    pub replay: bool,
+    pub report: Report,
+}
+
+/// What the log line and metrics say of one send; never a key, value or full number.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub provider: Option<&'static str>,
+    pub outcome: String,
+    pub provider_status: Option<u16>,
+    pub provider_latency: Option<Duration>,
+    pub client_reference: Option<String>,
+    pub to_masked: Option<String>,
+    /// `true` when the provider accepted the message (in this call or the replayed one).
+    pub sent: bool,
+}
+
+impl Outcome {
+    pub fn error(error: &ApiError, request_id: &str, mut report: Report) -> Outcome {
+        report.outcome = error.code.as_str().to_string();
+        report.provider = report.provider.or(error.provider);
+        report.provider_status = report.provider_status.or(error.provider_status);
+        Outcome {
+            http_status: error.http_status(),
+            document: error.to_document(request_id),
+            retry_after: error.retry_after,
+            replay: false,
+            report,
+        }
+    }
+}
+
+impl App {
+    /// Sends one request given as JSON. `header_key` is an `Idempotency-Key` header.
+    pub async fn send(
+        &self,
+        body: &Value,
+        header_key: Option<&str>,
+        invocation: &Invocation,
+    ) -> Outcome {
+        let mut report = Report {
+            client_reference: body
+                .get("client_reference")
+                .and_then(Value::as_str)
+                .map(|s| crate::telemetry::clean(s, 256)),
+            ..Report::default()
+        };
+        let request = match SendRequest::parse(body, self.config.default_provider, header_key) {
+            Ok(request) => request,
+            Err(error) => return Outcome::error(&error, &invocation.request_id, report),
+        };
+        report.provider = Some(request.provider.as_str());
+        report.to_masked = Some(request.to.masked());
+        let result = if request.dry_run {
+            self.dry_run(&request, invocation).await
+        } else {
+            self.deliver(&request, invocation, &mut report).await
+        };
+        match result {
+            Ok(document) => {
+                report.outcome = document["status"].as_str().unwrap_or("dry_run").to_string();
+                report.sent = !request.dry_run;
+                Outcome {
+                    http_status: 200,
+                    document,
+                    retry_after: None,
+                    replay: false,
+                    report,
+                }
+            }
+            Err(error) => Outcome::error(&error, &invocation.request_id, report),
+        }
+    }
+
+    async fn dry_run(
+        &self,
+        request: &SendRequest,
+        invocation: &Invocation,
+    ) -> Result<Value, ApiError> {
+        // The secret is read only when the request needs what it holds (autocalls'
+        // default sender); the answer never holds a credential.
+        let needs_secret =
+            request.provider == ProviderKind::Autocalls && request.autocalls.sender_id.is_none();
+        let credentials = if needs_secret {
+            self.credentials(request.provider, invocation).await?
+        } else {
+            Credentials::new("", None)
+        };
+        let built = self
+            .providers
+            .get(request.provider)
+            .build(request, &credentials)?;
+        Ok(json!({
+            "dry_run": true,
+            "provider": request.provider.as_str(),
+            "to": request.to.e164(),
+            "provider_request": { "method": "POST", "url": built.url.as_str(), "body": built.body },
+        }))
+    }
+
+    async fn deliver(
+        &self,
+        request: &SendRequest,
+        invocation: &Invocation,
+        report: &mut Report,
+    ) -> Result<Value, ApiError> {
+        let _permit =
+            tokio::time::timeout_at(invocation.deadline - SAFETY_MARGIN, self.permits.acquire())
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        Code::ProviderTimeout,
+                        "no send slot came free in time; nothing was sent",
+                    )
+                })?
+                .map_err(|_| ApiError::internal())?;
+        let kind = request.provider;
+        let provider = self.providers.get(kind);
+        let mut credentials = self.credentials(kind, invocation).await?;
+        let mut built = provider.build(request, &credentials)?;
+        let mut exchange = self
+            .exchange(kind, &credentials, &built, invocation)
+            .await?;
+        if exchange.answer.status == 401 {
+            // The key may have been rotated: fetch it again, and try once more only if it changed.
+            if let Ok(fresh) = self.refresh(kind, &credentials, invocation).await {
+                if fresh.api_key != credentials.api_key {
+                    tracing::info!(
+                        provider = kind.as_str(),
+                        "provider refused the key; retrying with the rotated key"
+                    );
+                    credentials = fresh;
+                    built = provider.build(request, &credentials)?;
+                    exchange = self
+                        .exchange(kind, &credentials, &built, invocation)
+                        .await?;
+                }
+            }
+        }
+        report.provider_status = Some(exchange.answer.status);
+        report.provider_latency = Some(exchange.latency);
+        let accepted = provider.interpret(&exchange.answer).map_err(|mut error| {
+            if error.code == Code::RateLimited {
+                error.retry_after = exchange.retry_after.or(Some(Duration::from_secs(1)));
+            }
+            error
+        })?;
+        Ok(success_document(request, accepted, &invocation.request_id))
+    }
+
+    async fn exchange(
+        &self,
+        kind: ProviderKind,
+        credentials: &Credentials,
+        built: &ProviderRequest,
+        invocation: &Invocation,
+    ) -> Result<crate::providers::transport::Exchange, ApiError> {
+        let pacer = (kind == ProviderKind::Autocalls).then_some(&self.autocalls_pacer);
+        let auth = self.providers.get(kind).auth();
+        self.transport
+            .exchange(
+                kind,
+                auth,
+                &credentials.api_key,
+                built,
+                invocation.deadline,
+                pacer,
+            )
+            .await
+    }
+
+    async fn credentials(
+        &self,
+        kind: ProviderKind,
+        invocation: &Invocation,
+    ) -> Result<Credentials, ApiError> {
+        within_budget(invocation, self.secrets.credentials(kind)).await
+    }
+
+    async fn refresh(
+        &self,
+        kind: ProviderKind,
+        rejected: &Credentials,
+        invocation: &Invocation,
+    ) -> Result<Credentials, ApiError> {
+        within_budget(invocation, self.secrets.refresh(kind, rejected)).await
+    }
+}
+
+/// Secrets Manager has its own short timeouts; this also keeps a near deadline.
+async fn within_budget<T>(
+    invocation: &Invocation,
+    work: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    tokio::time::timeout_at(invocation.deadline - SAFETY_MARGIN, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                Code::SecretUnavailable,
+                "Secrets Manager did not answer in time",
+            ))
+        })
+}
+
+fn success_document(request: &SendRequest, accepted: Accepted, request_id: &str) -> Value {
+    json!({
+        "provider": request.provider.as_str(),
+        "status": accepted.status,
+        "message_id": accepted.message_id,
+        "to": request.to.e164(),
+        "client_reference": request.client_reference,
+        "request_id": request_id,
+        "provider_details": accepted.details,
+    })
+}
+
+impl Invocation {
+    /// The same invocation under another request id (the caller's `X-Request-Id`).
+    pub fn with_id(&self, request_id: &str) -> Invocation {
+        Invocation {
+            request_id: request_id.to_string(),
+            deadline: self.deadline,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Logs and metrics (contract section 10): one JSON line per request, strings cleaned
+//! against log injection, phones masked, and CloudWatch Embedded Metric Format lines.
+
+use crate::config::LogFormat;
+use crate::service::Report;
+use serde_json::json;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber: `RUST_LOG` (default `info`), `LOG_FORMAT` json or text.
+pub fn init(format: LogFormat) -> Result<(), String> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec)
+            .map_err(|e| format!("configuration: RUST_LOG is not a log filter: {e}"))?,
+        _ => EnvFilter::new("info"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    let result = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => builder.without_time().try_init(),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+/// A caller's string made safe for a log line: printable, one line, bounded.
+pub fn clean(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Where EMF lines go: standard output in Lambda, a buffer in tests.
+#[derive(Clone, Default)]
+pub enum MetricsSink {
+    #[default]
+    Stdout,
+    Buffer(Arc<Mutex<Vec<String>>>),
+}
+
+impl MetricsSink {
+    fn write(&self, line: &str) {
+        match self {
+            MetricsSink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+            }
+            MetricsSink::Buffer(lines) => lines
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(line.to_string()),
+        }
+    }
+
+    /// Writes `Sent` or `Failed` (by `provider`, and `code` for failures) and `ProviderLatency`.
+    pub fn record(&self, report: &Report) {
+        let Some(provider) = report.provider else {
+            return;
+        };
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let mut metrics = vec![];
+        let mut dimensions = vec!["provider"];
+        let mut line = json!({ "provider": provider });
+        if report.sent {
+            metrics.push(json!({"Name": "Sent", "Unit": "Count"}));
+            line["Sent"] = json!(1);
+        } else {
+            metrics.push(json!({"Name": "Failed", "Unit": "Count"}));
+            dimensions.push("code");
+            line["Failed"] = json!(1);
+            line["code"] = json!(report.outcome);
+        }
+        if let Some(latency) = report.provider_latency {
+            metrics.push(json!({"Name": "ProviderLatency", "Unit": "Milliseconds"}));
+            line["ProviderLatency"] = json!(latency.as_millis() as u64);
+        }
+        line["_aws"] = json!({
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{ "Namespace": "WaDispatch", "Dimensions": [dimensions], "Metrics": metrics }],
+        });
+        self.write(&line.to_string());
+    }
+}
+
+/// The one log line at the end of a request.
+pub fn log_request(
+    source: &str,
+    request_id: &str,
+    message_id: Option<&str>,
+    report: &Report,
+    latency: Duration,
+) {
+    tracing::info!(
+        request_id = %clean(request_id, 128),
+        source,
+        message_id = message_id.map(|id| clean(id, 128)),
+        provider = report.provider.unwrap_or(""),
+        outcome = %report.outcome,
+        provider_status = report.provider_status,
+        latency_ms = latency.as_millis() as u64,
+        provider_latency_ms = report.provider_latency.map(|d| d.as_millis() as u64),
+        client_reference = report.client_reference.as_deref(),
+        to = report.to_masked.as_deref(),
+        "request finished"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_removes_line_breaks_and_bounds_length() {
+        assert_eq!(clean("a\nb\r\u{1b}[31m", 100), "a?b??[31m");
+        assert_eq!(clean(&"x".repeat(500), 10).len(), 10);
+    }
+
+    #[test]
+    fn emf_lines_name_the_namespace_and_dimensions() {
+        let sink = MetricsSink::Buffer(Arc::default());
+        let report = Report {
+            provider: Some("autocalls"),
+            outcome: "RATE_LIMITED".into(),
+            provider_latency: Some(Duration::from_millis(12)),
+            ..Report::default()
+        };
+        sink.record(&report);
+        let MetricsSink::Buffer(lines) = &sink else {
+            unreachable!()
+        };
+        let line: serde_json::Value = serde_json::from_str(&lines.lock().unwrap()[0]).unwrap();
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "WaDispatch"
+        );
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["provider", "code"]])
+        );
+        assert_eq!(
+            (
+                line["Failed"].clone(),
+                line["code"].clone(),
+                line["ProviderLatency"].clone()
+            ),
+            (json!(1), json!("RATE_LIMITED"), json!(12))
+        );
+    }
+}
