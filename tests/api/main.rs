@@ -1,0 +1,10 @@
+//! Integration tests: real event JSON through the real handler, providers served by
+//! wiremock, Secrets Manager by moto in server mode.
+
+mod errors;
+mod http_sources;
+mod logs;
+mod openapi;
+mod secrets;
+mod startup;
+mod support;

@@ -1,0 +1,144 @@
+//! A real AWS wire API for the tests: moto in server mode (one per test process, on a free
+//! loopback port), and a TCP proxy in front of it that counts `GetSecretValue` calls and
+//! can refuse or hang connections to play an outage.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+static MOTO: OnceLock<(Mutex<Child>, String)> = OnceLock::new();
+
+/// The shared moto endpoint, started on first use.
+pub fn moto_url() -> String {
+    MOTO.get_or_init(|| {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let python = format!("{root}/.venv/bin/python");
+        assert!(
+            std::path::Path::new(&python).exists(),
+            "moto is missing: run `bash scripts/setup.sh` (or the README's test command) first"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(python)
+            .arg(format!("{root}/tests/api/support/moto_launcher.py"))
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "moto did not start");
+        (Mutex::new(child), format!("http://127.0.0.1:{port}"))
+    })
+    .1
+    .clone()
+}
+
+pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint).load().await;
+    aws_sdk_secretsmanager::Client::new(&config)
+}
+
+/// Creates (or overwrites) a secret in moto.
+pub async fn put_secret(id: &str, text: &str) {
+    let client = secrets_client(&moto_url()).await;
+    if client.put_secret_value().secret_id(id).secret_string(text).send().await.is_err() {
+        client.create_secret().name(id).secret_string(text).send().await.expect("create secret");
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Mode {
+    Forward = 0,
+    /// Accept, then close at once: the endpoint cannot be reached.
+    Refuse = 1,
+    /// Accept and never answer.
+    Hang = 2,
+}
+
+/// A proxy to moto that counts `GetSecretValue` requests and can fail on demand.
+#[derive(Clone)]
+pub struct AwsProxy {
+    pub url: String,
+    mode: Arc<AtomicU8>,
+    calls: Arc<AtomicUsize>,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl AwsProxy {
+    pub async fn start() -> AwsProxy {
+        let upstream = moto_url().trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = AwsProxy {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            mode: Arc::default(),
+            calls: Arc::default(),
+            held: Arc::default(),
+        };
+        let this = proxy.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                match this.mode() {
+                    Mode::Refuse => drop(client),
+                    Mode::Hang => this.held.lock().unwrap().push(client),
+                    Mode::Forward => {
+                        let calls = this.calls.clone();
+                        let upstream = upstream.clone();
+                        tokio::spawn(async move { forward(client, &upstream, calls).await });
+                    }
+                }
+            }
+        });
+        proxy
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.mode.store(mode as u8, Ordering::SeqCst);
+        if mode != Mode::Hang {
+            self.held.lock().unwrap().clear();
+        }
+    }
+
+    fn mode(&self) -> Mode {
+        match self.mode.load(Ordering::SeqCst) {
+            1 => Mode::Refuse,
+            2 => Mode::Hang,
+            _ => Mode::Forward,
+        }
+    }
+
+    pub fn get_secret_value_calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+async fn forward(mut client: TcpStream, upstream: &str, calls: Arc<AtomicUsize>) {
+    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+    let (mut client_read, mut client_write) = client.split();
+    let (mut server_read, mut server_write) = server.split();
+    let upload = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        let needle = b"secretsmanager.GetSecretValue";
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            calls.fetch_add(buf[..n].windows(needle.len()).filter(|w| w == needle).count(), Ordering::SeqCst);
+            if server_write.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_write.shutdown().await;
+    };
+    let download = async {
+        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+        let _ = client_write.shutdown().await;
+    };
+    tokio::join!(upload, download);
+}

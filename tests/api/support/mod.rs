@@ -1,0 +1,237 @@
+//! The test harness: spawns what a test needs (provider stubs, moto, the App) and hands
+//! back handles. Every log line and metric line of the process is captured, so that tests
+//! can check that no key, variable value or full phone number was ever written.
+
+pub mod aws;
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::time::Duration;
+use wa_dispatch::telemetry::MetricsSink;
+use wa_dispatch::{App, Config, Invocation};
+use wiremock::MockServer;
+
+pub const BITBYBIT_KEY: &str = "sk-bitbybit-KEY-must-never-be-logged";
+pub const AUTOCALLS_KEY: &str = "sk-autocalls-KEY-must-never-be-logged";
+pub const ROTATED_KEY: &str = "sk-rotated-KEY-must-never-be-logged";
+/// Phone numbers the tests send to, as national digits that must never be logged whole.
+pub const PHONE_US: &str = "+1 415 555 1234";
+pub const PHONE_ID_NATIONAL: &str = "0812-3456-7890";
+pub const SECRET_VARIABLE: &str = "variable-value-must-never-be-logged";
+/// Everything the captured output must never contain.
+pub const FORBIDDEN: &[&str] = &[
+    BITBYBIT_KEY,
+    AUTOCALLS_KEY,
+    ROTATED_KEY,
+    SECRET_VARIABLE,
+    "4155551234",
+    "8123456789",
+    "81234567890",
+    "John Doe",
+];
+
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+static SETUP: Once = Once::new();
+
+struct Capture;
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.get().unwrap().lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Once per process: fake AWS credentials and region for moto, and log capture.
+pub fn setup() {
+    SETUP.call_once(|| {
+        for (k, v) in [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_REGION", "us-east-1")] {
+            std::env::set_var(k, v);
+        }
+        std::env::remove_var("AWS_ENDPOINT_URL");
+        std::env::remove_var("AWS_PROFILE");
+        LOGS.set(Arc::default()).unwrap();
+        tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_env_filter("info,wa_dispatch=debug,wiremock=off")
+            .with_writer(|| Capture)
+            .init();
+    });
+}
+
+/// All log lines written so far by this test process.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&LOGS.get().unwrap().lock().unwrap()).into_owned()
+}
+
+pub fn assert_nothing_forbidden(text: &str) {
+    for word in FORBIDDEN {
+        assert!(!text.contains(word), "a captured line holds {word:?}");
+    }
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub bitbybit: MockServer,
+    pub autocalls: MockServer,
+    pub aws: aws::AwsProxy,
+    pub metrics: Arc<Mutex<Vec<String>>>,
+    pub secret_id: String,
+}
+
+/// Settings for one test's App.
+pub struct Options {
+    pub vars: Vec<(&'static str, String)>,
+    pub secret: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { vars: vec![], secret: Some(default_secret()) }
+    }
+}
+
+pub fn default_secret() -> String {
+    json!({"bitbybit": {"api_key": BITBYBIT_KEY}, "autocalls": {"api_key": AUTOCALLS_KEY, "sender_id": 12}}).to_string()
+}
+
+fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        TestApp::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> TestApp {
+        setup();
+        let bitbybit = MockServer::start().await;
+        let autocalls = MockServer::start().await;
+        let aws = aws::AwsProxy::start().await;
+        let secret_id = unique("wa/providers");
+        if let Some(text) = &options.secret {
+            aws::put_secret(&secret_id, text).await;
+        }
+        let mut vars: HashMap<&str, String> = HashMap::from([
+            ("PROVIDER_SECRET_ID", secret_id.clone()),
+            ("BITBYBIT_BASE_URL", format!("{}/whatsapp/open/v1", bitbybit.uri())),
+            ("AUTOCALLS_BASE_URL", autocalls.uri()),
+            ("PROVIDER_TIMEOUT_MS", "3000".into()),
+            ("AUTOCALLS_MAX_RPS", "50".into()),
+        ]);
+        vars.extend(options.vars);
+        let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        config.aws_endpoint_url = Some(aws.url.clone());
+        let metrics: Arc<Mutex<Vec<String>>> = Arc::default();
+        let app = App::with_metrics(config, MetricsSink::Buffer(metrics.clone()));
+        TestApp { app, bitbybit, autocalls, aws, metrics, secret_id }
+    }
+
+    /// Runs one event through the real handler, as the Lambda runtime would.
+    pub async fn invoke(&self, event: Value) -> Result<Value, String> {
+        self.invoke_with(event, Duration::from_secs(30)).await
+    }
+
+    pub async fn invoke_with(&self, event: Value, time_left: Duration) -> Result<Value, String> {
+        let invocation = Invocation::new("lambda-req-1", time_left);
+        wa_dispatch::handle(event, &invocation, &self.app).await.map_err(|e| e.to_string())
+    }
+
+    /// Sends `body` to `path` as an HTTP API v2 event and returns (status, headers, body).
+    pub async fn post(&self, path: &str, body: &Value) -> HttpAnswer {
+        self.http(http_v2("POST", path, Some(body.to_string()), &[])).await
+    }
+
+    pub async fn http(&self, event: Value) -> HttpAnswer {
+        HttpAnswer::from_envelope(self.invoke(event).await.expect("HTTP events never fail the function"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_nothing_forbidden(&logs());
+            assert_nothing_forbidden(&self.metrics.lock().unwrap().join("\n"));
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+}
+
+impl HttpAnswer {
+    pub fn from_envelope(envelope: Value) -> HttpAnswer {
+        let mut headers = HashMap::new();
+        for key in ["headers", "multiValueHeaders"] {
+            if let Some(map) = envelope[key].as_object() {
+                for (k, v) in map {
+                    let v = v.as_str().map(str::to_string).unwrap_or_else(|| v[0].as_str().unwrap_or("").to_string());
+                    headers.insert(k.to_ascii_lowercase(), v);
+                }
+            }
+        }
+        let body = serde_json::from_str(envelope["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+        HttpAnswer { status: envelope["statusCode"].as_u64().unwrap() as u16, headers, body }
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        self.body["error"]["field"].as_str()
+    }
+}
+
+/// The sample events of `events/`, read as they are shipped.
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path}"))).unwrap()
+}
+
+/// An HTTP API v2 event (the function URL shape is the same).
+pub fn http_v2(method: &str, path: &str, body: Option<String>, headers: &[(&str, &str)]) -> Value {
+    let mut event = fixture("http-api-v2.json");
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["body"] = json!(body);
+    event["isBase64Encoded"] = json!(false);
+    for (k, v) in headers {
+        event["headers"][k.to_ascii_lowercase()] = json!(v);
+    }
+    event
+}
+
+pub fn autocalls_request() -> Value {
+    json!({"provider": "autocalls", "to": PHONE_US, "template": 45,
+           "variables": [SECRET_VARIABLE, "January 15, 2026"], "recipient_name": "John Doe",
+           "client_reference": "order-8812"})
+}
+
+pub fn bitbybit_request() -> Value {
+    json!({"provider": "bitbybit", "to": PHONE_ID_NATIONAL, "country": "ID", "template": "welcome_message",
+           "variables": [SECRET_VARIABLE, "Order123"], "client_reference": "order-8813"})
+}
+
+pub fn autocalls_success() -> Value {
+    json!({"success": true, "conversation_id": 1234, "message_id": 567, "whatsapp_message_id": 890,
+           "message_sid": "SMxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "status": "queued"})
+}
+
+pub fn bitbybit_success() -> Value {
+    json!({"data": {"messageId2": "wamid.HBgNNjI4", "timestamp": "2026-01-15T14:00:00Z"}})
+}
