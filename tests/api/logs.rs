@@ -15,7 +15,14 @@ async fn each_request_logs_one_line_with_the_contract_fields_and_a_masked_phone(
         .await;
     let mut request = autocalls_request();
     request["client_reference"] = json!("log-check-7731");
-    let answer = t.http(http_v2("POST", "/v1/messages", Some(request.to_string()), &[("x-request-id", "log-req-7731")])).await;
+    let answer = t
+        .http(http_v2(
+            "POST",
+            "/v1/messages",
+            Some(request.to_string()),
+            &[("x-request-id", "log-req-7731")],
+        ))
+        .await;
     assert_eq!(answer.status, 200);
     let lines: Vec<Value> = logs()
         .lines()
@@ -34,8 +41,14 @@ async fn each_request_logs_one_line_with_the_contract_fields_and_a_masked_phone(
 
     let metrics = t.metrics.lock().unwrap().clone();
     let sent: Value = serde_json::from_str(&metrics[0]).unwrap();
-    assert_eq!(sent["_aws"]["CloudWatchMetrics"][0]["Namespace"], "WaDispatch");
-    assert_eq!((sent["Sent"].clone(), sent["provider"].clone()), (json!(1), json!("autocalls")));
+    assert_eq!(
+        sent["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "WaDispatch"
+    );
+    assert_eq!(
+        (sent["Sent"].clone(), sent["provider"].clone()),
+        (json!(1), json!("autocalls"))
+    );
 }
 
 #[tokio::test]
@@ -45,10 +58,19 @@ async fn failures_are_counted_by_provider_and_code() {
         .respond_with(ResponseTemplate::new(402).set_body_json(json!({"success": false, "error": "Insufficient balance.", "error_code": "INSUFFICIENT_BALANCE"})))
         .mount(&t.autocalls)
         .await;
-    assert_eq!(t.post("/v1/messages", &autocalls_request()).await.status, 402);
+    assert_eq!(
+        t.post("/v1/messages", &autocalls_request()).await.status,
+        402
+    );
     let line: Value = serde_json::from_str(&t.metrics.lock().unwrap()[0]).unwrap();
-    assert_eq!((line["Failed"].clone(), line["code"].clone()), (json!(1), json!("INSUFFICIENT_BALANCE")));
-    assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["provider", "code"]]));
+    assert_eq!(
+        (line["Failed"].clone(), line["code"].clone()),
+        (json!(1), json!("INSUFFICIENT_BALANCE"))
+    );
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["provider", "code"]])
+    );
 }
 
 /// The harness checks every captured line when each test's app is dropped; this test
@@ -57,7 +79,11 @@ async fn failures_are_counted_by_provider_and_code() {
 async fn no_line_written_during_the_run_holds_a_key_a_variable_value_or_a_full_phone() {
     let t = TestApp::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": format!("bad key {AUTOCALLS_KEY} for +14155551234")})))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(
+                json!({"message": format!("bad key {AUTOCALLS_KEY} for +14155551234")}),
+            ),
+        )
         .mount(&t.autocalls)
         .await;
     let answer = t.post("/v1/messages", &autocalls_request()).await;

@@ -2,6 +2,7 @@
 //! wiremock, Secrets Manager by moto in server mode.
 
 mod errors;
+mod event_sources;
 mod http_sources;
 mod logs;
 mod openapi;

@@ -10,7 +10,10 @@ fn start(vars: &[(&str, &str)]) -> (Option<i32>, String) {
         .envs(vars.iter().copied())
         .output()
         .unwrap();
-    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -24,13 +27,19 @@ fn bad_values_stop_the_function_at_start_naming_the_variable() {
         let (code, stderr) = start(&[(variable, value)]);
         assert_eq!(code, Some(2), "{variable}: {stderr}");
         assert!(stderr.contains(variable), "{variable}: {stderr}");
-        assert!(!stderr.contains(value) || value.len() < 4, "the message names the variable, not its value");
+        assert!(
+            !stderr.contains(value) || value.len() < 4,
+            "the message names the variable, not its value"
+        );
     }
 }
 
 #[test]
 fn no_secret_configured_at_all_stops_the_function() {
-    let output = Command::new(env!("CARGO_BIN_EXE_wa-dispatch")).env_clear().output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_wa-dispatch"))
+        .env_clear()
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("PROVIDER_SECRET_ID"));
 }

@@ -20,7 +20,11 @@ pub fn moto_url() -> String {
             std::path::Path::new(&python).exists(),
             "moto is missing: run `bash scripts/setup.sh` (or the README's test command) first"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut child = Command::new(python)
             .arg(format!("{root}/tests/api/support/moto_launcher.py"))
             .arg(port.to_string())
@@ -30,7 +34,9 @@ pub fn moto_url() -> String {
             .spawn()
             .expect("start moto");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert_eq!(line.trim(), "ready", "moto did not start");
         (Mutex::new(child), format!("http://127.0.0.1:{port}"))
     })
@@ -39,15 +45,31 @@ pub fn moto_url() -> String {
 }
 
 pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint).load().await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .load()
+        .await;
     aws_sdk_secretsmanager::Client::new(&config)
 }
 
 /// Creates (or overwrites) a secret in moto.
 pub async fn put_secret(id: &str, text: &str) {
     let client = secrets_client(&moto_url()).await;
-    if client.put_secret_value().secret_id(id).secret_string(text).send().await.is_err() {
-        client.create_secret().name(id).secret_string(text).send().await.expect("create secret");
+    if client
+        .put_secret_value()
+        .secret_id(id)
+        .secret_string(text)
+        .send()
+        .await
+        .is_err()
+    {
+        client
+            .create_secret()
+            .name(id)
+            .secret_string(text)
+            .send()
+            .await
+            .expect("create secret");
     }
 }
 
@@ -118,7 +140,9 @@ impl AwsProxy {
 }
 
 async fn forward(mut client: TcpStream, upstream: &str, calls: Arc<AtomicUsize>) {
-    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        return;
+    };
     let (mut client_read, mut client_write) = client.split();
     let (mut server_read, mut server_write) = server.split();
     let upload = async {
@@ -129,7 +153,13 @@ async fn forward(mut client: TcpStream, upstream: &str, calls: Arc<AtomicUsize>)
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            calls.fetch_add(buf[..n].windows(needle.len()).filter(|w| w == needle).count(), Ordering::SeqCst);
+            calls.fetch_add(
+                buf[..n]
+                    .windows(needle.len())
+                    .filter(|w| w == needle)
+                    .count(),
+                Ordering::SeqCst,
+            );
             if server_write.write_all(&buf[..n]).await.is_err() {
                 break;
             }

@@ -3,6 +3,7 @@
 //! can check that no key, variable value or full phone number was ever written.
 
 pub mod aws;
+pub mod runtime;
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -50,7 +51,11 @@ impl Write for Capture {
 /// Once per process: fake AWS credentials and region for moto, and log capture.
 pub fn setup() {
     SETUP.call_once(|| {
-        for (k, v) in [("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"), ("AWS_REGION", "us-east-1")] {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ] {
             std::env::set_var(k, v);
         }
         std::env::remove_var("AWS_ENDPOINT_URL");
@@ -93,7 +98,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { vars: vec![], secret: Some(default_secret()) }
+        Options {
+            vars: vec![],
+            secret: Some(default_secret()),
+        }
     }
 }
 
@@ -123,7 +131,10 @@ impl TestApp {
         }
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("PROVIDER_SECRET_ID", secret_id.clone()),
-            ("BITBYBIT_BASE_URL", format!("{}/whatsapp/open/v1", bitbybit.uri())),
+            (
+                "BITBYBIT_BASE_URL",
+                format!("{}/whatsapp/open/v1", bitbybit.uri()),
+            ),
             ("AUTOCALLS_BASE_URL", autocalls.uri()),
             ("PROVIDER_TIMEOUT_MS", "3000".into()),
             ("AUTOCALLS_MAX_RPS", "50".into()),
@@ -133,7 +144,14 @@ impl TestApp {
         config.aws_endpoint_url = Some(aws.url.clone());
         let metrics: Arc<Mutex<Vec<String>>> = Arc::default();
         let app = App::with_metrics(config, MetricsSink::Buffer(metrics.clone()));
-        TestApp { app, bitbybit, autocalls, aws, metrics, secret_id }
+        TestApp {
+            app,
+            bitbybit,
+            autocalls,
+            aws,
+            metrics,
+            secret_id,
+        }
     }
 
     /// Runs one event through the real handler, as the Lambda runtime would.
@@ -143,16 +161,23 @@ impl TestApp {
 
     pub async fn invoke_with(&self, event: Value, time_left: Duration) -> Result<Value, String> {
         let invocation = Invocation::new("lambda-req-1", time_left);
-        wa_dispatch::handle(event, &invocation, &self.app).await.map_err(|e| e.to_string())
+        wa_dispatch::handle(event, &invocation, &self.app)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Sends `body` to `path` as an HTTP API v2 event and returns (status, headers, body).
     pub async fn post(&self, path: &str, body: &Value) -> HttpAnswer {
-        self.http(http_v2("POST", path, Some(body.to_string()), &[])).await
+        self.http(http_v2("POST", path, Some(body.to_string()), &[]))
+            .await
     }
 
     pub async fn http(&self, event: Value) -> HttpAnswer {
-        HttpAnswer::from_envelope(self.invoke(event).await.expect("HTTP events never fail the function"))
+        HttpAnswer::from_envelope(
+            self.invoke(event)
+                .await
+                .expect("HTTP events never fail the function"),
+        )
     }
 }
 
@@ -178,13 +203,21 @@ impl HttpAnswer {
         for key in ["headers", "multiValueHeaders"] {
             if let Some(map) = envelope[key].as_object() {
                 for (k, v) in map {
-                    let v = v.as_str().map(str::to_string).unwrap_or_else(|| v[0].as_str().unwrap_or("").to_string());
+                    let v = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v[0].as_str().unwrap_or("").to_string());
                     headers.insert(k.to_ascii_lowercase(), v);
                 }
             }
         }
-        let body = serde_json::from_str(envelope["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
-        HttpAnswer { status: envelope["statusCode"].as_u64().unwrap() as u16, headers, body }
+        let body = serde_json::from_str(envelope["body"].as_str().unwrap_or("null"))
+            .unwrap_or(Value::Null);
+        HttpAnswer {
+            status: envelope["statusCode"].as_u64().unwrap() as u16,
+            headers,
+            body,
+        }
     }
 
     pub fn code(&self) -> &str {
@@ -199,7 +232,8 @@ impl HttpAnswer {
 /// The sample events of `events/`, read as they are shipped.
 pub fn fixture(name: &str) -> Value {
     let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path}"))).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path}")))
+        .unwrap()
 }
 
 /// An HTTP API v2 event (the function URL shape is the same).
