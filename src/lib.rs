@@ -8,6 +8,7 @@
 pub mod config;
 pub mod entry;
 pub mod error;
+pub mod idempotency;
 pub mod pacing;
 pub mod phone;
 pub mod providers;
@@ -36,6 +37,8 @@ pub struct App {
     autocalls_pacer: pacing::Pacer,
     permits: Semaphore,
     metrics: MetricsSink,
+    /// `None` without `IDEMPOTENCY_TABLE`: keys are then accepted and ignored.
+    idempotency: Option<idempotency::Guard>,
 }
 
 impl App {
@@ -60,6 +63,13 @@ impl App {
             autocalls_pacer: pacing::Pacer::new(config.autocalls_max_rps),
             permits: Semaphore::new(config.max_concurrency),
             metrics,
+            idempotency: config.idempotency_table.clone().map(|table| {
+                idempotency::Guard::new(
+                    table,
+                    config.idempotency_ttl,
+                    config.aws_endpoint_url.clone(),
+                )
+            }),
             config,
         }
     }

@@ -1,7 +1,9 @@
-//! The send use case, the same for every entry point: validate → secret → provider →
-//! one answer. Entry points only decode their envelope and encode this answer.
+//! The send use case, the same for every entry point: validate → idempotency claim →
+//! secret → provider → one answer (kept for replays when it is final). Entry points only
+//! decode their envelope and encode this answer.
 
 use crate::error::{ApiError, Code};
+use crate::idempotency::Claim;
 use crate::providers::transport::SAFETY_MARGIN;
 use crate::providers::{Accepted, ProviderKind, ProviderRequest};
 use crate::request::SendRequest;
@@ -86,25 +88,39 @@ impl App {
         };
         report.provider = Some(request.provider.as_str());
         report.to_masked = Some(request.to.masked());
-        let result = if request.dry_run {
-            self.dry_run(&request, invocation).await
-        } else {
-            self.deliver(&request, invocation, &mut report).await
-        };
-        match result {
-            Ok(document) => {
-                report.outcome = document["status"].as_str().unwrap_or("dry_run").to_string();
-                report.sent = !request.dry_run;
-                Outcome {
-                    http_status: 200,
-                    document,
-                    retry_after: None,
-                    replay: false,
-                    report,
-                }
-            }
-            Err(error) => Outcome::error(&error, &invocation.request_id, report),
+        if request.dry_run {
+            let result = self.dry_run(&request, invocation).await;
+            return answer(result, false, invocation, report);
         }
+        // Validation came first: a request that cannot be sent writes no record.
+        let guarded = match (&self.idempotency, request.idempotency_key.as_deref()) {
+            (Some(guard), Some(key)) => match guard.claim(key, &request, invocation.deadline).await
+            {
+                Ok(Claim::Fresh(ticket)) => Some((guard, ticket)),
+                Ok(Claim::Replay {
+                    http_status,
+                    document,
+                }) => return replay(http_status, document, report),
+                Err(error) => return Outcome::error(&error, &invocation.request_id, report),
+            },
+            _ => None,
+        };
+        let result = self.deliver(&request, invocation, &mut report).await;
+        // Only final answers are kept; a retryable failure frees the key for the retry.
+        let is_final = result.as_ref().err().is_none_or(|e| !e.code.retryable());
+        let outcome = answer(result, true, invocation, report);
+        if let Some((guard, ticket)) = guarded {
+            guard
+                .finish(
+                    ticket,
+                    outcome.http_status,
+                    &outcome.document,
+                    is_final,
+                    invocation.deadline,
+                )
+                .await;
+        }
+        outcome
     }
 
     async fn dry_run(
@@ -235,6 +251,48 @@ async fn within_budget<T>(
                 "Secrets Manager did not answer in time",
             ))
         })
+}
+
+/// The answer to a send or a dry run; `sent` is `false` for a dry run.
+fn answer(
+    result: Result<Value, ApiError>,
+    sent: bool,
+    invocation: &Invocation,
+    mut report: Report,
+) -> Outcome {
+    match result {
+        Ok(document) => {
+            report.outcome = document["status"].as_str().unwrap_or("dry_run").to_string();
+            report.sent = sent;
+            Outcome {
+                http_status: 200,
+                document,
+                retry_after: None,
+                replay: false,
+                report,
+            }
+        }
+        Err(error) => Outcome::error(&error, &invocation.request_id, report),
+    }
+}
+
+/// The stored answer of the first send, as it was.
+fn replay(http_status: u16, document: Value, mut report: Report) -> Outcome {
+    report.sent = http_status == 200;
+    report.outcome = match document["status"].as_str() {
+        Some(status) if report.sent => status.to_string(),
+        _ => document["error"]["code"]
+            .as_str()
+            .unwrap_or("replay")
+            .to_string(),
+    };
+    Outcome {
+        http_status,
+        document,
+        retry_after: None,
+        replay: true,
+        report,
+    }
 }
 
 fn success_document(request: &SendRequest, accepted: Accepted, request_id: &str) -> Value {

@@ -1,0 +1,342 @@
+//! Idempotency (contract section 7): a DynamoDB record per idempotency key makes a request
+//! go to the provider at most once per `IDEMPOTENCY_TTL_SECONDS`, and repeats answer the
+//! first answer. When DynamoDB cannot be asked, the send is refused, never sent unguarded.
+
+use crate::error::{ApiError, Code};
+use crate::providers::transport::SAFETY_MARGIN;
+use crate::request::{SendRequest, Template};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+/// Bounds on one DynamoDB call, as for Secrets Manager: an unreachable or hanging endpoint
+/// answers `IDEMPOTENCY_UNAVAILABLE` within `OPERATION` (two attempts).
+const CONNECT: Duration = Duration::from_millis(1000);
+const ATTEMPT: Duration = Duration::from_millis(1200);
+const OPERATION: Duration = Duration::from_millis(2500);
+
+const IN_FLIGHT: &str = "in_flight";
+const DONE: &str = "done";
+
+/// The idempotency table and its client, built on first use.
+pub struct Guard {
+    table: String,
+    ttl: Duration,
+    endpoint_url: Option<String>,
+    client: OnceCell<Client>,
+}
+
+/// What a claim on a key found.
+pub enum Claim {
+    /// The key is ours: send, then `finish`.
+    Fresh(Ticket),
+    /// The same request was answered before: answer the same.
+    Replay { http_status: u16, document: Value },
+}
+
+/// Proof that this invocation wrote the in-flight record: only its owner may finish it.
+pub struct Ticket {
+    key: String,
+    owner: String,
+}
+
+impl Guard {
+    pub fn new(table: String, ttl: Duration, endpoint_url: Option<String>) -> Guard {
+        Guard {
+            table,
+            ttl,
+            endpoint_url,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| build_client(self.endpoint_url.clone()))
+            .await
+    }
+
+    /// Writes the in-flight record for `key`, or says why this request may not be sent.
+    pub async fn claim(
+        &self,
+        key: &str,
+        request: &SendRequest,
+        deadline: Instant,
+    ) -> Result<Claim, ApiError> {
+        let hash = fingerprint(request);
+        let work = async {
+            // A record may vanish between the failed put and the read (deleted after a
+            // retryable failure): then the put is worth one more try.
+            for _ in 0..2 {
+                let owner = format!("{:016x}", fastrand::u64(..));
+                if self.put_in_flight(key, &hash, &owner, deadline).await? {
+                    return Ok(Claim::Fresh(Ticket {
+                        key: key.to_string(),
+                        owner,
+                    }));
+                }
+                if let Some(claim) = self.existing(key, &hash).await? {
+                    return Ok(claim);
+                }
+            }
+            Err(conflict(
+                "a request with this idempotency key is still in flight",
+            ))
+        };
+        within(deadline - SAFETY_MARGIN, work).await
+    }
+
+    /// `true` when the record was written; `false` when a live record holds the key.
+    async fn put_in_flight(
+        &self,
+        key: &str,
+        hash: &str,
+        owner: &str,
+        deadline: Instant,
+    ) -> Result<bool, ApiError> {
+        // An in-flight record expires with this invocation, so that one left by an
+        // invocation that died stops blocking once Lambda would have stopped it anyway.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let expires_at = epoch_now() + left.as_secs();
+        let result = self
+            .client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(key))
+            .item("request_hash", s(hash))
+            .item("status", s(IN_FLIGHT))
+            .item("owner", s(owner))
+            .item("expires_at", n(expires_at))
+            // DynamoDB's TTL deletes expired records only eventually: until then an
+            // expired record counts as absent.
+            .condition_expression("attribute_not_exists(id) OR expires_at < :now")
+            .expression_attribute_values(":now", n(epoch_now()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable("PutItem", e)),
+        }
+    }
+
+    /// Decides on a key held by another record; `None` when that record is gone or expired.
+    async fn existing(&self, key: &str, hash: &str) -> Result<Option<Claim>, ApiError> {
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        let Some(item) = output.item() else {
+            return Ok(None);
+        };
+        if number(item, "expires_at").is_some_and(|at| at < epoch_now()) {
+            return Ok(None);
+        }
+        if text(item, "request_hash") != Some(hash) {
+            return Err(conflict(
+                "this idempotency key was used with a different request",
+            ));
+        }
+        if text(item, "status") != Some(DONE) {
+            return Err(conflict(
+                "a request with this idempotency key is still in flight",
+            ));
+        }
+        let stored = text(item, "answer").and_then(|a| serde_json::from_str::<Value>(a).ok());
+        let status = number(item, "http_status").and_then(|n| u16::try_from(n).ok());
+        match (stored, status) {
+            (Some(document), Some(http_status)) => Ok(Some(Claim::Replay {
+                http_status,
+                document,
+            })),
+            _ => Err(ApiError::new(
+                Code::IdempotencyUnavailable,
+                "the stored answer for this idempotency key is unreadable",
+            )),
+        }
+    }
+
+    /// Stores a final answer for replays, or frees the key after a retryable failure so
+    /// that a retry may send. A PROVIDER_TIMEOUT frees it too, though the provider may
+    /// have sent the message: the caller was told it is retryable and decides.
+    ///
+    /// Failing here changes nothing for the caller, who gets the real answer, so it is
+    /// only logged.
+    pub async fn finish(
+        &self,
+        ticket: Ticket,
+        http_status: u16,
+        document: &Value,
+        store: bool,
+        deadline: Instant,
+    ) {
+        // The message is already sent: recording that is worth half the margin kept
+        // for answering.
+        let until = deadline - SAFETY_MARGIN / 2;
+        let client = self.client().await;
+        let result = if store {
+            let update = client
+                .update_item()
+                .table_name(&self.table)
+                .key("id", s(&ticket.key))
+                .update_expression(
+                    "SET #s = :done, answer = :answer, http_status = :status, expires_at = :exp",
+                )
+                .condition_expression("#o = :owner")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_names("#o", "owner")
+                .expression_attribute_values(":owner", s(&ticket.owner))
+                .expression_attribute_values(":done", s(DONE))
+                .expression_attribute_values(":answer", s(&document.to_string()))
+                .expression_attribute_values(":status", n(u64::from(http_status)))
+                .expression_attribute_values(":exp", n(epoch_now() + self.ttl.as_secs()));
+            within(until, async {
+                update
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("UpdateItem", e))?;
+                Ok(())
+            })
+            .await
+        } else {
+            let delete = client
+                .delete_item()
+                .table_name(&self.table)
+                .key("id", s(&ticket.key))
+                .condition_expression("#o = :owner")
+                .expression_attribute_names("#o", "owner")
+                .expression_attribute_values(":owner", s(&ticket.owner));
+            within(until, async {
+                delete
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("DeleteItem", e))?;
+                Ok(())
+            })
+            .await
+        };
+        if result.is_err() {
+            tracing::warn!(
+                stored = store,
+                "the idempotency record was not finished: it holds its key until this invocation's deadline"
+            );
+        }
+    }
+}
+
+/// SHA-256 of what is sent, in a fixed order: the same message to the same number gives
+/// the same hash however it was written (`to` normalized). What does not change the
+/// message (client_reference, dry_run, the key itself) is left out.
+pub fn fingerprint(request: &SendRequest) -> String {
+    let template = match &request.template {
+        Template::Name(name) => json!({ "name": name }),
+        Template::Id(id) => json!({ "id": id }),
+    };
+    let normalized = json!([
+        request.provider.as_str(),
+        request.to.e164(),
+        template,
+        request.variables.entries(),
+        request.recipient_name,
+        request.media_url,
+        [
+            request.bitbybit.template_source,
+            request.bitbybit.sources,
+            request.bitbybit.ignore_active_ticket,
+        ],
+        request.autocalls.sender_id,
+    ]);
+    let digest = Sha256::digest(normalized.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn build_client(endpoint_url: Option<String>) -> Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(CONNECT)
+        .read_timeout(ATTEMPT)
+        .operation_attempt_timeout(ATTEMPT)
+        .operation_timeout(OPERATION)
+        .build();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    Client::new(&loader.load().await)
+}
+
+/// Bounds DynamoDB work (client set-up included) by the invocation's own deadline.
+async fn within<T>(
+    until: Instant,
+    work: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    tokio::time::timeout_at(until, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                Code::IdempotencyUnavailable,
+                "DynamoDB did not answer in time; nothing was sent",
+            ))
+        })
+}
+
+fn conflict(message: &str) -> ApiError {
+    ApiError::new(Code::IdempotencyConflict, message)
+}
+
+/// Any DynamoDB failure (unreachable, throttled, no table, no right) refuses the send.
+fn unavailable<E: ProvideErrorMetadata, R>(operation: &str, error: SdkError<E, R>) -> ApiError {
+    let reason = match &error {
+        SdkError::TimeoutError(_) => "timed out".to_string(),
+        SdkError::DispatchFailure(_) => "could not be reached".to_string(),
+        SdkError::ServiceError(_) => format!("answered {}", error.code().unwrap_or("an error")),
+        _ => "gave an unreadable answer".to_string(),
+    };
+    tracing::warn!(operation, error = %reason, "DynamoDB call failed");
+    ApiError::new(
+        Code::IdempotencyUnavailable,
+        format!("the idempotency table {reason}; nothing was sent"),
+    )
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_string())
+}
+
+fn n(number: u64) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
