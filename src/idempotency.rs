@@ -191,48 +191,42 @@ impl Guard {
         // The message is already sent: recording that is worth half the margin kept
         // for answering.
         let until = deadline - SAFETY_MARGIN / 2;
-        let client = self.client().await;
-        let result = if store {
-            let update = client
-                .update_item()
-                .table_name(&self.table)
-                .key("id", s(&ticket.key))
-                .update_expression(
-                    "SET #s = :done, answer = :answer, http_status = :status, expires_at = :exp",
-                )
-                .condition_expression("#o = :owner")
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_names("#o", "owner")
-                .expression_attribute_values(":owner", s(&ticket.owner))
-                .expression_attribute_values(":done", s(DONE))
-                .expression_attribute_values(":answer", s(&document.to_string()))
-                .expression_attribute_values(":status", n(u64::from(http_status)))
-                .expression_attribute_values(":exp", n(epoch_now() + self.ttl.as_secs()));
-            within(until, async {
-                update
+        let work = async {
+            let client = self.client().await;
+            if store {
+                client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("id", s(&ticket.key))
+                    .update_expression(
+                        "SET #s = :done, answer = :answer, http_status = :status, expires_at = :exp",
+                    )
+                    .condition_expression("#o = :owner")
+                    .expression_attribute_names("#s", "status")
+                    .expression_attribute_names("#o", "owner")
+                    .expression_attribute_values(":owner", s(&ticket.owner))
+                    .expression_attribute_values(":done", s(DONE))
+                    .expression_attribute_values(":answer", s(&document.to_string()))
+                    .expression_attribute_values(":status", n(u64::from(http_status)))
+                    .expression_attribute_values(":exp", n(epoch_now() + self.ttl.as_secs()))
                     .send()
                     .await
                     .map_err(|e| unavailable("UpdateItem", e))?;
-                Ok(())
-            })
-            .await
-        } else {
-            let delete = client
-                .delete_item()
-                .table_name(&self.table)
-                .key("id", s(&ticket.key))
-                .condition_expression("#o = :owner")
-                .expression_attribute_names("#o", "owner")
-                .expression_attribute_values(":owner", s(&ticket.owner));
-            within(until, async {
-                delete
+            } else {
+                client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("id", s(&ticket.key))
+                    .condition_expression("#o = :owner")
+                    .expression_attribute_names("#o", "owner")
+                    .expression_attribute_values(":owner", s(&ticket.owner))
                     .send()
                     .await
                     .map_err(|e| unavailable("DeleteItem", e))?;
-                Ok(())
-            })
-            .await
+            }
+            Ok(())
         };
+        let result = within(until, work).await;
         if result.is_err() {
             tracing::warn!(
                 stored = store,

@@ -4,6 +4,7 @@
 mod errors;
 mod event_sources;
 mod http_sources;
+mod idempotency;
 mod logs;
 mod openapi;
 mod secrets;

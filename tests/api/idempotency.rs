@@ -1,0 +1,321 @@
+//! Idempotency against moto's DynamoDB: one table per test, a key sent at most once,
+//! replays, conflicts, retryable failures freeing the key, expiry, and an outage.
+
+use crate::support::aws::{moto_url, Mode};
+use crate::support::*;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use serde_json::{json, Value};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const ROUTE: &str = "/api/user/whatsapp/send";
+
+async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    setup();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_url())
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// A fresh table (partition key `id`, string) and an App that uses it.
+async fn app_with_table() -> (TestApp, String) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let table = format!("wa-idempotency-{}-{n}", std::process::id());
+    dynamodb()
+        .await
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table");
+    let t = TestApp::with(Options {
+        vars: vec![("IDEMPOTENCY_TABLE", table.clone())],
+        ..Default::default()
+    })
+    .await;
+    (t, table)
+}
+
+async fn provider_answers(t: &TestApp, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path(ROUTE))
+        .respond_with(response)
+        .mount(&t.autocalls)
+        .await;
+}
+
+fn keyed(key: &str) -> Value {
+    let mut body = autocalls_request();
+    body["idempotency_key"] = json!(key);
+    body
+}
+
+async fn sends(t: &TestApp) -> usize {
+    t.autocalls.received_requests().await.unwrap().len()
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn the_same_request_sent_twice_answers_the_same_document_twice_and_reaches_the_provider_once()
+{
+    let (t, _) = app_with_table().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let first = t.post("/v1/messages", &keyed("order-1")).await;
+    let second = t.post("/v1/messages", &keyed("order-1")).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.headers.get("idempotent-replay"), None);
+    assert_eq!((second.status, &second.body), (200, &first.body));
+    assert_eq!(
+        second.headers.get("idempotent-replay").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(sends(&t).await, 1);
+}
+
+#[tokio::test]
+async fn two_concurrent_sends_with_one_key_reach_the_provider_once_and_the_other_is_a_conflict() {
+    let (t, _) = app_with_table().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200)
+            .set_body_json(autocalls_success())
+            .set_delay(Duration::from_millis(500)),
+    )
+    .await;
+    let body = keyed("order-2");
+    let (a, b) = tokio::join!(t.post("/v1/messages", &body), t.post("/v1/messages", &body));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{:?} {:?}", a.body, b.body);
+    let conflict = if a.status == 409 { a } else { b };
+    assert_eq!(conflict.code(), "IDEMPOTENCY_CONFLICT");
+    assert_eq!(conflict.body["error"]["retryable"], true);
+    assert!(conflict.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("in flight"));
+    assert_eq!(sends(&t).await, 1);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_request_is_a_conflict_and_nothing_more_is_sent() {
+    let (t, _) = app_with_table().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    assert_eq!(t.post("/v1/messages", &keyed("order-3")).await.status, 200);
+    let mut other = keyed("order-3");
+    other["variables"] = json!(["Someone else", "January 16, 2026"]);
+    let answer = t.post("/v1/messages", &other).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (409, "IDEMPOTENCY_CONFLICT")
+    );
+    assert!(answer.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("different request"));
+    // What does not change the message does not change the request.
+    let mut same = keyed("order-3");
+    same["client_reference"] = json!("another-reference");
+    assert_eq!(
+        t.post("/v1/messages", &same)
+            .await
+            .headers
+            .get("idempotent-replay")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(sends(&t).await, 1);
+}
+
+#[tokio::test]
+async fn an_sqs_batch_holding_one_message_id_twice_sends_once() {
+    let (t, _) = app_with_table().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let mut event = fixture("sqs-batch.json");
+    let record = event["Records"][0].clone();
+    let id = record["messageId"].as_str().unwrap().to_string();
+    event["Records"] = json!([record.clone(), record]);
+    let response = t
+        .invoke(event.clone())
+        .await
+        .expect("the batch is answered");
+    assert_eq!(sends(&t).await, 1);
+    // When both records ran at once, the second found the first in flight: SQS retries it.
+    for failure in response["batchItemFailures"].as_array().unwrap() {
+        assert_eq!(failure["itemIdentifier"], id.as_str());
+    }
+    // The redelivery replays the first send's success: done, and not sent again.
+    let again = t.invoke(event).await.expect("the batch is answered");
+    assert_eq!(again["batchItemFailures"], json!([]));
+    assert_eq!(sends(&t).await, 1);
+}
+
+#[tokio::test]
+async fn a_provider_500_lets_the_retry_send_and_a_422_is_replayed_not_resent() {
+    let (t, _) = app_with_table().await;
+    Mock::given(method("POST"))
+        .and(path(ROUTE))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"})))
+        .up_to_n_times(1)
+        .mount(&t.autocalls)
+        .await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let failed = t.post("/v1/messages", &keyed("order-5")).await;
+    assert_eq!(
+        (failed.status, failed.code()),
+        (502, "PROVIDER_UNAVAILABLE")
+    );
+    let retried = t.post("/v1/messages", &keyed("order-5")).await;
+    assert_eq!(retried.status, 200, "{:?}", retried.body);
+    assert_eq!(retried.headers.get("idempotent-replay"), None);
+    assert_eq!(sends(&t).await, 2);
+
+    t.autocalls.reset().await;
+    let refusal = json!({"success": false, "error": "As the provider says", "error_code": "TEMPLATE_NOT_APPROVED"});
+    provider_answers(&t, ResponseTemplate::new(422).set_body_json(refusal)).await;
+    let refused = t.post("/v1/messages", &keyed("order-6")).await;
+    let replayed = t.post("/v1/messages", &keyed("order-6")).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (422, "TEMPLATE_NOT_APPROVED")
+    );
+    assert_eq!((replayed.status, &replayed.body), (422, &refused.body));
+    assert_eq!(
+        replayed
+            .headers
+            .get("idempotent-replay")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(sends(&t).await, 1);
+}
+
+#[tokio::test]
+async fn a_record_left_in_flight_by_a_dead_invocation_no_longer_blocks_once_it_expires() {
+    let (t, table) = app_with_table().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let client = dynamodb().await;
+    for (key, expires_at) in [("expired", epoch_now() - 1), ("alive", epoch_now() + 600)] {
+        client
+            .put_item()
+            .table_name(&table)
+            .item("id", AttributeValue::S(key.into()))
+            .item(
+                "request_hash",
+                AttributeValue::S("whatever the dead invocation sent".into()),
+            )
+            .item("status", AttributeValue::S("in_flight".into()))
+            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .send()
+            .await
+            .expect("put item");
+    }
+    let freed = t.post("/v1/messages", &keyed("expired")).await;
+    assert_eq!(freed.status, 200, "{:?}", freed.body);
+    let blocked = t.post("/v1/messages", &keyed("alive")).await;
+    assert_eq!(
+        (blocked.status, blocked.code()),
+        (409, "IDEMPOTENCY_CONFLICT")
+    );
+    assert_eq!(sends(&t).await, 1);
+    // The record now holds the answer until the TTL, not the invocation's deadline.
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("id", AttributeValue::S("expired".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let item = item.item().unwrap();
+    assert_eq!(item["status"].as_s().unwrap(), "done");
+    let expires_at: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert!(
+        expires_at >= epoch_now() + 86_000,
+        "expires_at {expires_at}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_dynamodb_refuses_the_send_with_idempotency_unavailable() {
+    let (t, _) = app_with_table().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    t.aws.set_mode(Mode::Refuse);
+    let answer = t.post("/v1/messages", &keyed("order-7")).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (503, "IDEMPOTENCY_UNAVAILABLE"),
+        "{:?}",
+        answer.body
+    );
+    assert_eq!(answer.body["error"]["retryable"], true);
+    assert_eq!(sends(&t).await, 0);
+}
+
+#[tokio::test]
+async fn without_an_idempotency_table_the_same_key_twice_sends_twice() {
+    let t = TestApp::start().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    for _ in 0..2 {
+        let answer = t.post("/v1/messages", &keyed("order-8")).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        assert_eq!(answer.headers.get("idempotent-replay"), None);
+    }
+    assert_eq!(sends(&t).await, 2);
+}
