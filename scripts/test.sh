@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: the template lint, then the Rust tests (unit and integration; the
-# integration tests start moto from .venv and drive the built binary).
+# Runs every test: the template lint, the Rust tests (unit and integration; the integration
+# tests start moto from .venv and drive the built binary), then the README's local examples
+# against scripts/run-local.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 cfn-lint template.yaml
 cargo test --all-targets
+python3 scripts/check_readme.py

@@ -22,13 +22,22 @@ async fn main() -> Result<(), Error> {
     }
     let app: &'static App = Box::leak(Box::new(App::new(config)));
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
-        let time_left = event
-            .context
-            .deadline()
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        let invocation = Invocation::new(event.context.request_id.clone(), time_left);
+        let invocation =
+            Invocation::new(event.context.request_id.clone(), time_left(&event.context));
         wa_dispatch::handle(event.payload, &invocation, app).await
     }))
     .await
+}
+
+/// Lambda sends the deadline as epoch milliseconds; `cargo lambda watch` sends the
+/// function's timeout in milliseconds instead (600000), which would read as long past.
+fn time_left(context: &lambda_runtime::Context) -> Duration {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if context.deadline < YEAR_2001_MS {
+        return Duration::from_millis(context.deadline);
+    }
+    context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO)
 }

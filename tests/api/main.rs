@@ -8,5 +8,6 @@ mod idempotency;
 mod logs;
 mod openapi;
 mod secrets;
+mod simulator;
 mod startup;
 mod support;

@@ -1,0 +1,267 @@
+//! The provider simulator: both providers' documented send endpoints on loopback, for local
+//! runs and tests. It checks each request against the provider's documentation and answers
+//! success, or the documented error a reserved template asks for (README "The simulator").
+//!
+//! `cargo run --example simulator [ADDR]` (default `127.0.0.1:9100`); bitbybit is served
+//! under `/bitbybit`, autocalls under `/autocalls`.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::net::TcpListener;
+
+/// bitbybit template names that ask for a documented error: (name, status, code).
+pub const BITBYBIT_ERRORS: &[(&str, u16, &str)] = &[
+    ("sim_validation_error", 400, "VALIDATION_ERROR"),
+    ("sim_invalid_api_key", 401, "INVALID_API_KEY"),
+    ("sim_insufficient_scope", 403, "INSUFFICIENT_SCOPE"),
+    ("sim_rate_limit_exceeded", 429, "RATE_LIMIT_EXCEEDED"),
+];
+
+/// autocalls template ids that ask for a documented error: (id, status, code).
+pub const AUTOCALLS_ERRORS: &[(u64, u16, &str)] = &[
+    (900402, 402, "INSUFFICIENT_BALANCE"),
+    (900404, 404, "SENDER_NOT_FOUND"),
+    (900405, 404, "TEMPLATE_NOT_FOUND"),
+    (900421, 422, "SENDER_OFFLINE"),
+    (900422, 422, "TEMPLATE_NOT_APPROVED"),
+    (900423, 422, "TEMPLATE_NOT_SYNCED"),
+    (900424, 422, "TEMPLATE_MISMATCH"),
+    (900425, 422, "NO_ASSISTANT_CONFIGURED"),
+    (900426, 422, "INVALID_PHONE"),
+    (900427, 422, "MESSAGING_LIMIT_UNAVAILABLE"),
+    (900428, 422, "VOICE_CALL_LIMIT_NOT_MET"),
+    (900429, 422, "TWILIO_ERROR_63016"),
+    (900430, 422, "UNKNOWN_ERROR"),
+];
+
+static SENT: AtomicU64 = AtomicU64::new(0);
+
+#[allow(dead_code)]
+#[tokio::main]
+async fn main() {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9100".into());
+    let listener = TcpListener::bind(&addr)
+        .await
+        .expect("bind the simulator's address");
+    eprintln!("provider simulator on http://{addr} (/bitbybit, /autocalls)");
+    serve(listener).await;
+}
+
+/// Serves both providers on `listener` until the process ends.
+pub async fn serve(listener: TcpListener) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(answer);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let path = req.uri().path().to_string();
+    let post = req.method() == hyper::Method::POST;
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (api_key, bearer, content_type) = (
+        header("x-api-key"),
+        header("authorization"),
+        header("content-type"),
+    );
+    let body: Option<Value> =
+        serde_json::from_slice(&req.into_body().collect().await?.to_bytes()).ok();
+    let json_type = content_type.is_some_and(|c| c.starts_with("application/json"));
+    let (status, document) = match (post, path.as_str()) {
+        (true, "/bitbybit/messages/send-template") => bitbybit(api_key, json_type, body),
+        (true, "/autocalls/api/user/whatsapp/send") => autocalls(bearer, json_type, body),
+        _ => (404, json!({"message": "Not Found"})),
+    };
+    Ok(Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(document.to_string())))
+        .expect("a valid response"))
+}
+
+fn bitbybit(api_key: Option<String>, json_type: bool, body: Option<Value>) -> (u16, Value) {
+    let error = |status, code: &str, message: &str| {
+        (status, json!({"error": {"code": code, "message": message}}))
+    };
+    if api_key.is_none_or(|k| k.trim().is_empty()) {
+        return error(401, "INVALID_API_KEY", "Invalid or expired API key");
+    }
+    let body = match (json_type, body) {
+        (true, Some(Value::Object(body))) => body,
+        _ => return error(400, "VALIDATION_ERROR", "Invalid request body"),
+    };
+    if let Err(why) = check_bitbybit(&body) {
+        return error(400, "VALIDATION_ERROR", &why);
+    }
+    let name = body["template_name"].as_str().unwrap_or_default();
+    if let Some((_, status, code)) = BITBYBIT_ERRORS.iter().find(|(n, _, _)| *n == name) {
+        return error(
+            *status,
+            code,
+            "Simulated error, as asked by the template name",
+        );
+    }
+    let n = SENT.fetch_add(1, Ordering::SeqCst);
+    (
+        200,
+        json!({"data": {"messageId2": format!("wamid.SIM{n:012}"), "timestamp": "2026-01-15T14:00:00Z"}}),
+    )
+}
+
+/// The request body's schema in bitbybit's OpenAPI document.
+fn check_bitbybit(body: &Map<String, Value>) -> Result<(), String> {
+    let known = [
+        "to",
+        "template_name",
+        "template_source",
+        "sources",
+        "params",
+        "mediaUrl",
+        "ignoreActiveTicket",
+        "countryCode",
+    ];
+    if let Some(k) = body.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!("unknown property {k}"));
+    }
+    let digits = body
+        .get("to")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
+    let string = |k: &str| body.get(k).is_none_or(Value::is_string);
+    let one_of = |k: &str, allowed: &[&str]| {
+        body.get(k)
+            .is_none_or(|v| v.as_str().is_some_and(|s| allowed.contains(&s)))
+    };
+    let checks = [
+        (digits, "to must be a string of digits"),
+        (
+            body.get("template_name")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty()),
+            "template_name is required",
+        ),
+        (
+            body.contains_key("template_source") && one_of("template_source", &["CRM", "AUTH"]),
+            "template_source must be CRM or AUTH",
+        ),
+        (
+            one_of("sources", &["whatsapp cloud api", "whatsapp coex"]),
+            "sources is not a known channel",
+        ),
+        (
+            body.get("params")
+                .is_none_or(|p| p.as_array().is_some_and(|a| a.iter().all(Value::is_string))),
+            "params must be an array of strings",
+        ),
+        (
+            string("mediaUrl") && string("countryCode"),
+            "mediaUrl and countryCode must be strings",
+        ),
+        (
+            body.get("ignoreActiveTicket").is_none_or(Value::is_boolean),
+            "ignoreActiveTicket must be a boolean",
+        ),
+    ];
+    checks
+        .iter()
+        .find(|(ok, _)| !ok)
+        .map_or(Ok(()), |(_, why)| Err(why.to_string()))
+}
+
+fn autocalls(bearer: Option<String>, json_type: bool, body: Option<Value>) -> (u16, Value) {
+    let error = |status, code: &str, message: &str| {
+        (
+            status,
+            json!({"success": false, "error": message, "error_code": code}),
+        )
+    };
+    if !bearer.is_some_and(|b| b.starts_with("Bearer ") && b.len() > 7) {
+        return (401, json!({"message": "Unauthenticated."}));
+    }
+    let body = match (json_type, body) {
+        (true, Some(Value::Object(body))) => body,
+        _ => return error(422, "UNKNOWN_ERROR", "The request body must be JSON."),
+    };
+    if let Err(why) = check_autocalls(&body) {
+        return error(422, "UNKNOWN_ERROR", &why);
+    }
+    let template = body["template_id"].as_u64().unwrap_or_default();
+    if let Some((_, status, code)) = AUTOCALLS_ERRORS.iter().find(|(id, _, _)| *id == template) {
+        return error(
+            *status,
+            code,
+            "Simulated error, as asked by the template id",
+        );
+    }
+    let n = SENT.fetch_add(1, Ordering::SeqCst);
+    (
+        200,
+        json!({"success": true, "conversation_id": 1000 + n, "message_id": 5000 + n, "whatsapp_message_id": 8000 + n,
+                 "message_sid": format!("SM{n:032x}"), "status": "queued"}),
+    )
+}
+
+/// The request fields of autocalls' "Send Template Message" page.
+fn check_autocalls(body: &Map<String, Value>) -> Result<(), String> {
+    let known = [
+        "sender_id",
+        "template_id",
+        "recipient_phone",
+        "recipient_name",
+        "variables",
+    ];
+    if let Some(k) = body.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!("The {k} field is not accepted."));
+    }
+    let positive = |k: &str| body.get(k).and_then(Value::as_u64).is_some_and(|n| n > 0);
+    let phone = body
+        .get("recipient_phone")
+        .and_then(Value::as_str)
+        .is_some_and(|p| {
+            p.len() > 4 && p.starts_with('+') && p[1..].bytes().all(|b| b.is_ascii_digit())
+        });
+    let checks = [
+        (
+            positive("sender_id"),
+            "The sender_id field is required and must be an integer.",
+        ),
+        (
+            positive("template_id"),
+            "The template_id field is required and must be an integer.",
+        ),
+        (
+            phone,
+            "The recipient_phone field must be in international format.",
+        ),
+        (
+            body.get("recipient_name")
+                .is_none_or(|n| n.as_str().is_some_and(|s| s.chars().count() <= 255)),
+            "The recipient_name field must be at most 255 characters.",
+        ),
+        (
+            body.get("variables").is_none_or(|v| {
+                v.as_object()
+                    .is_some_and(|m| m.values().all(Value::is_string))
+            }),
+            "The variables field must be an object of strings.",
+        ),
+    ];
+    checks
+        .iter()
+        .find(|(ok, _)| !ok)
+        .map_or(Ok(()), |(_, why)| Err(why.to_string()))
+}
