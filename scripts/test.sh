@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: the template lint, the Rust tests (unit and integration; the integration
+# Runs every test: the template lint, the supply-chain checks (cargo-deny), the Rust tests (unit and integration; the integration
 # tests start moto from .venv and drive the built binary), then the README's local examples
 # against scripts/run-local.sh.
 set -euo pipefail
@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 cfn-lint template.yaml
+bash scripts/deny.sh
 cargo test --all-targets
 python3 scripts/check_readme.py

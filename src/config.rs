@@ -39,6 +39,9 @@ pub struct Config {
     /// An endpoint for every AWS client, for tests that run several fake AWS endpoints in
     /// one process. Deployed functions leave it unset: the SDK reads `AWS_ENDPOINT_URL`.
     pub aws_endpoint_url: Option<String>,
+    /// Pooled provider connections idle longer than this are closed: shorter than a typical
+    /// Lambda freeze, so a thawed instance does not reuse a connection the provider dropped.
+    pub pool_idle_timeout: Duration,
 }
 
 impl Config {
@@ -141,6 +144,7 @@ impl Config {
                 }
             },
             aws_endpoint_url: None,
+            pool_idle_timeout: Duration::from_secs(20),
         })
     }
 }

@@ -59,7 +59,7 @@ impl App {
                 config.secrets_stale_grace,
             ),
             providers: Registry::new(&config.bitbybit_base_url, &config.autocalls_base_url),
-            transport: Transport::new(config.provider_timeout),
+            transport: Transport::new(config.provider_timeout, config.pool_idle_timeout),
             autocalls_pacer: pacing::Pacer::new(config.autocalls_max_rps),
             permits: Semaphore::new(config.max_concurrency),
             metrics,

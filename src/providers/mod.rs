@@ -117,9 +117,16 @@ fn endpoint(base: &Url, path: &str) -> Url {
     url
 }
 
-/// A JSON body, or `None` when the answer is not JSON at all.
+/// A JSON body, or `None` when the answer is not JSON: a body that does not parse, or one
+/// labelled as something else (an HTML error page that happens to be valid JSON text).
 fn json_body(answer: &RawAnswer) -> Option<Value> {
-    serde_json::from_slice(&answer.body).ok()
+    let labelled_json = answer
+        .content_type
+        .as_deref()
+        .is_none_or(|t| t.to_ascii_lowercase().contains("json"));
+    labelled_json
+        .then(|| serde_json::from_slice(&answer.body).ok())
+        .flatten()
 }
 
 /// An answer outside the provider's documentation: never success, always retryable.

@@ -32,11 +32,9 @@ pub struct Exchange {
 }
 
 impl Transport {
-    pub fn new(timeout: Duration) -> Self {
+    pub fn new(timeout: Duration, pool_idle_timeout: Duration) -> Self {
         let client = reqwest::Client::builder()
-            // Shorter than a typical Lambda freeze, so a thawed instance does not reuse
-            // a connection the provider has long since closed.
-            .pool_idle_timeout(Duration::from_secs(20))
+            .pool_idle_timeout(pool_idle_timeout)
             .tcp_keepalive(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(3))
             .user_agent(concat!("wa-dispatch/", env!("CARGO_PKG_VERSION")))
@@ -59,6 +57,8 @@ impl Transport {
         let mut refused = 0;
         let mut limited = 0;
         loop {
+            // Nothing is sent, paced or not, once no time is left for an answer.
+            self.budget(deadline).ok_or_else(|| timeout(kind))?;
             if let Some(pacer) = pacer {
                 pacer
                     .wait(key, deadline.checked_sub(SAFETY_MARGIN).unwrap_or(deadline))

@@ -3,8 +3,11 @@
 
 mod errors;
 mod event_sources;
+mod faults;
+mod hostile;
 mod http_sources;
 mod idempotency;
+mod load;
 mod logs;
 mod openapi;
 mod secrets;

@@ -77,41 +77,53 @@ pub async fn put_secret(id: &str, text: &str) {
 #[repr(u8)]
 pub enum Mode {
     Forward = 0,
-    /// Accept, then close at once: the endpoint cannot be reached.
+    /// Accept, then close at once: the connection is reset before any answer.
     Refuse = 1,
     /// Accept and never answer.
     Hang = 2,
 }
 
-/// A proxy to moto that counts `GetSecretValue` requests and can fail on demand.
+/// A TCP proxy (to moto, or to a provider stub) that counts connections and
+/// `GetSecretValue` requests, and can fail on demand.
 #[derive(Clone)]
 pub struct AwsProxy {
     pub url: String,
     mode: Arc<AtomicU8>,
     calls: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
+    /// Connections numbered up to this one go silent, as after a Lambda freeze.
+    frozen_up_to: Arc<AtomicUsize>,
     held: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl AwsProxy {
     pub async fn start() -> AwsProxy {
-        let upstream = moto_url().trim_start_matches("http://").to_string();
+        AwsProxy::to(moto_url().trim_start_matches("http://")).await
+    }
+
+    /// A proxy to `upstream` (`host:port`).
+    pub async fn to(upstream: &str) -> AwsProxy {
+        let upstream = upstream.to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let proxy = AwsProxy {
             url: format!("http://{}", listener.local_addr().unwrap()),
             mode: Arc::default(),
             calls: Arc::default(),
+            connections: Arc::default(),
+            frozen_up_to: Arc::default(),
             held: Arc::default(),
         };
         let this = proxy.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                let number = this.connections.fetch_add(1, Ordering::SeqCst) + 1;
                 match this.mode() {
                     Mode::Refuse => drop(client),
                     Mode::Hang => this.held.lock().unwrap().push(client),
                     Mode::Forward => {
-                        let calls = this.calls.clone();
+                        let this = this.clone();
                         let upstream = upstream.clone();
-                        tokio::spawn(async move { forward(client, &upstream, calls).await });
+                        tokio::spawn(async move { forward(client, &upstream, this, number).await });
                     }
                 }
             }
@@ -137,12 +149,24 @@ impl AwsProxy {
     pub fn get_secret_value_calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Every connection open now stops carrying bytes but stays open, as a connection
+    /// does whose peer vanished while the function was frozen.
+    pub fn freeze_open_connections(&self) {
+        self.frozen_up_to
+            .store(self.connections(), Ordering::SeqCst);
+    }
 }
 
-async fn forward(mut client: TcpStream, upstream: &str, calls: Arc<AtomicUsize>) {
+async fn forward(mut client: TcpStream, upstream: &str, proxy: AwsProxy, number: usize) {
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return;
     };
+    let frozen = || number <= proxy.frozen_up_to.load(Ordering::SeqCst);
     let (mut client_read, mut client_write) = client.split();
     let (mut server_read, mut server_write) = server.split();
     let upload = async {
@@ -153,7 +177,10 @@ async fn forward(mut client: TcpStream, upstream: &str, calls: Arc<AtomicUsize>)
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            calls.fetch_add(
+            if frozen() {
+                std::future::pending::<()>().await;
+            }
+            proxy.calls.fetch_add(
                 buf[..n]
                     .windows(needle.len())
                     .filter(|w| w == needle)

@@ -269,3 +269,13 @@ pub fn autocalls_success() -> Value {
 pub fn bitbybit_success() -> Value {
     json!({"data": {"messageId2": "wamid.HBgNNjI4", "timestamp": "2026-01-15T14:00:00Z"}})
 }
+
+/// The `latency_ms` of the last request line in a function's output.
+pub fn logged_latency_ms(output: &str) -> u64 {
+    output
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|l| l["latency_ms"].as_u64())
+        .expect("a request line")
+}

@@ -20,7 +20,7 @@ pub type Answer = Result<Value, Value>;
 
 #[derive(Default)]
 struct State {
-    queue: Mutex<VecDeque<(String, Value, u64)>>,
+    queue: Mutex<VecDeque<(String, Value, Duration)>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     ready: Notify,
 }
@@ -105,16 +105,15 @@ impl Runtime {
     /// Invokes the function with `event`, giving it `timeout` as Lambda would.
     pub async fn invoke(&self, event: Value, timeout: Duration) -> Answer {
         let id = format!("invoke-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
-        let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + timeout;
         let (tx, rx) = oneshot::channel();
         self.state.waiting.lock().unwrap().insert(id.clone(), tx);
         self.state
             .queue
             .lock()
             .unwrap()
-            .push_back((id, event, deadline.as_millis() as u64));
+            .push_back((id, event, timeout));
         self.state.ready.notify_one();
-        tokio::time::timeout(timeout + Duration::from_secs(5), rx)
+        tokio::time::timeout(timeout + Duration::from_secs(60), rx)
             .await
             .expect("the function answered before Lambda would have stopped it")
             .expect("answer channel")
@@ -136,13 +135,16 @@ async fn serve(
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let path = req.uri().path().to_string();
     if path.ends_with("/runtime/invocation/next") {
-        let (id, event, deadline) = loop {
+        let (id, event, timeout) = loop {
             let notified = state.ready.notified();
             if let Some(next) = state.queue.lock().unwrap().pop_front() {
                 break next;
             }
             notified.await;
         };
+        // As in Lambda, the invocation's time starts when the function receives it.
+        let deadline =
+            (SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + timeout).as_millis();
         return Ok(Response::builder()
             .header("lambda-runtime-aws-request-id", id)
             .header("lambda-runtime-deadline-ms", deadline.to_string())
