@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 cfn-lint template.yaml
+python scripts/check_template.py
 bash scripts/deny.sh
 cargo test --all-targets
 python3 scripts/check_readme.py
