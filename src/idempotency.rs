@@ -15,12 +15,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-/// Bounds on one DynamoDB call, as for Secrets Manager: an unreachable or hanging endpoint
-/// answers `IDEMPOTENCY_UNAVAILABLE` within `OPERATION` (two attempts).
-const CONNECT: Duration = Duration::from_millis(1000);
-const ATTEMPT: Duration = Duration::from_millis(1200);
-const OPERATION: Duration = Duration::from_millis(2500);
-
 const IN_FLIGHT: &str = "in_flight";
 const DONE: &str = "done";
 
@@ -263,19 +257,7 @@ pub fn fingerprint(request: &SendRequest) -> String {
 }
 
 async fn build_client(endpoint_url: Option<String>) -> Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(CONNECT)
-        .read_timeout(ATTEMPT)
-        .operation_attempt_timeout(ATTEMPT)
-        .operation_timeout(OPERATION)
-        .build();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    Client::new(&loader.load().await)
+    Client::new(&crate::aws::sdk_config(endpoint_url).await)
 }
 
 /// Bounds DynamoDB work (client set-up included) by the invocation's own deadline.

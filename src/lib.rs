@@ -5,6 +5,7 @@
 //! sends it through one `providers::Provider` with keys from `secrets`, and the answer
 //! goes back out through the same entry point.
 
+mod aws;
 pub mod config;
 pub mod entry;
 pub mod error;

@@ -4,14 +4,7 @@
 use crate::error::{ApiError, Code};
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use std::path::PathBuf;
-use std::time::Duration;
 use tokio::sync::OnceCell;
-
-/// Bounds on one `GetSecretValue`: a refused or hanging endpoint answers within
-/// `OPERATION` (two attempts), far inside any Lambda timeout.
-const CONNECT: Duration = Duration::from_millis(1000);
-const ATTEMPT: Duration = Duration::from_millis(1200);
-const OPERATION: Duration = Duration::from_millis(2500);
 
 pub enum Source {
     SecretsManager {
@@ -62,19 +55,7 @@ impl Source {
 }
 
 async fn build_client(endpoint_url: Option<String>) -> aws_sdk_secretsmanager::Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(CONNECT)
-        .read_timeout(ATTEMPT)
-        .operation_attempt_timeout(ATTEMPT)
-        .operation_timeout(OPERATION)
-        .build();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    aws_sdk_secretsmanager::Client::new(&loader.load().await)
+    aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config(endpoint_url).await)
 }
 
 /// An operator's mistake (no such secret, no right to read it) is not worth retrying;

@@ -453,9 +453,14 @@ async fn a_fifo_group_stops_at_its_first_failure_while_other_groups_go_on() {
         .mount(&t.autocalls)
         .await;
     let arrivals = Arrivals::default();
-    arrivals.serve(&t.autocalls, autocalls_success(), Duration::ZERO, None).await;
+    arrivals
+        .serve(&t.autocalls, autocalls_success(), Duration::ZERO, None)
+        .await;
     let record = |id: &str, group: &str, template: u64| {
-        let mut r = sqs_record(id, &json!({"provider": "autocalls", "to": PHONE_US, "template": template}).to_string());
+        let mut r = sqs_record(
+            id,
+            &json!({"provider": "autocalls", "to": PHONE_US, "template": template}).to_string(),
+        );
         r["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:wa-dispatch-send.fifo");
         r["attributes"]["MessageGroupId"] = json!(group);
         r
@@ -465,8 +470,16 @@ async fn a_fifo_group_stops_at_its_first_failure_while_other_groups_go_on() {
         record("b2", "B", 12), record("a3", "A", 3), record("b3", "B", 13),
     ]});
     let answer = t.invoke(event).await.unwrap();
-    assert_eq!(failures(&answer), ["a2", "a3"], "a2 failed; a3 was held back to keep the order");
-    let sent: Vec<u64> = arrivals.bodies().iter().map(|b| b["template_id"].as_u64().unwrap()).collect();
+    assert_eq!(
+        failures(&answer),
+        ["a2", "a3"],
+        "a2 failed; a3 was held back to keep the order"
+    );
+    let sent: Vec<u64> = arrivals
+        .bodies()
+        .iter()
+        .map(|b| b["template_id"].as_u64().unwrap())
+        .collect();
     let group_b: Vec<u64> = sent.iter().copied().filter(|t| *t > 10).collect();
     assert_eq!(group_b, [11, 12, 13], "group B in batch order");
     assert!(sent.contains(&1) && !sent.contains(&3));
