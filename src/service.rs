@@ -50,6 +50,8 @@ pub struct Report {
     pub to_masked: Option<String>,
     /// `true` when the provider accepted the message (in this call or the replayed one).
     pub sent: bool,
+    /// Dry runs and replays send nothing: they count in neither `Sent` nor `Failed`.
+    pub unmetered: bool,
 }
 
 impl Outcome {
@@ -264,6 +266,7 @@ fn answer(
         Ok(document) => {
             report.outcome = document["status"].as_str().unwrap_or("dry_run").to_string();
             report.sent = sent;
+            report.unmetered = !sent;
             Outcome {
                 http_status: 200,
                 document,
@@ -279,6 +282,7 @@ fn answer(
 /// The stored answer of the first send, as it was.
 fn replay(http_status: u16, document: Value, mut report: Report) -> Outcome {
     report.sent = http_status == 200;
+    report.unmetered = true;
     report.outcome = match document["status"].as_str() {
         Some(status) if report.sent => status.to_string(),
         _ => document["error"]["code"]

@@ -63,7 +63,7 @@ impl MetricsSink {
 
     /// Writes `Sent` or `Failed` (by `provider`, and `code` for failures) and `ProviderLatency`.
     pub fn record(&self, report: &Report) {
-        let Some(provider) = report.provider else {
+        let Some(provider) = report.provider.filter(|_| !report.unmetered) else {
             return;
         };
         let timestamp = SystemTime::now()

@@ -102,6 +102,11 @@ async fn the_same_request_sent_twice_answers_the_same_document_twice_and_reaches
         Some("true")
     );
     assert_eq!(sends(&t).await, 1);
+    assert_eq!(
+        t.metrics.lock().unwrap().len(),
+        1,
+        "one Sent metric: a replay sends nothing"
+    );
 }
 
 #[tokio::test]

@@ -95,3 +95,15 @@ async fn no_line_written_during_the_run_holds_a_key_a_variable_value_or_a_full_p
     assert_nothing_forbidden(&logs());
     assert_nothing_forbidden(&answer.body.to_string());
 }
+
+#[tokio::test]
+async fn dry_runs_write_no_metric() {
+    let t = TestApp::start().await;
+    let mut dry = autocalls_request();
+    dry["dry_run"] = json!(true);
+    assert_eq!(t.post("/v1/messages", &dry).await.status, 200);
+    assert!(
+        t.metrics.lock().unwrap().is_empty(),
+        "a dry run is neither Sent nor Failed"
+    );
+}
