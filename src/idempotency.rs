@@ -3,7 +3,7 @@
 //! first answer. When DynamoDB cannot be asked, the send is refused, never sent unguarded.
 
 use crate::error::{ApiError, Code};
-use crate::providers::transport::SAFETY_MARGIN;
+use crate::providers::transport::{cutoff, SAFETY_MARGIN};
 use crate::request::{SendRequest, Template};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -83,7 +83,7 @@ impl Guard {
                 "a request with this idempotency key is still in flight",
             ))
         };
-        within(deadline - SAFETY_MARGIN, work).await
+        within(cutoff(deadline), work).await
     }
 
     /// `true` when the record was written; `false` when a live record holds the key.
@@ -184,7 +184,7 @@ impl Guard {
     ) {
         // The message is already sent: recording that is worth half the margin kept
         // for answering.
-        let until = deadline - SAFETY_MARGIN / 2;
+        let until = deadline.checked_sub(SAFETY_MARGIN / 2).unwrap_or(deadline);
         let work = async {
             let client = self.client().await;
             if store {

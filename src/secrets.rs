@@ -212,10 +212,10 @@ fn parse(kind: ProviderKind, combined: bool, text: &SecretText) -> Result<Creden
         (true, Some(all)) => all
             .get(name)
             .ok_or_else(|| config(format!("the provider secret has no `{name}` entry")))?,
-        (false, Some(Value::Object(map))) => map
-            .get(name)
-            .filter(|v| v.is_object())
-            .unwrap_or(json.as_ref().unwrap_or(&Value::Null)),
+        // A per-provider secret may also hold the combined shape.
+        (false, Some(all @ Value::Object(map))) => {
+            map.get(name).filter(|v| v.is_object()).unwrap_or(all)
+        }
         (false, _) if trimmed.starts_with('{') => {
             return Err(config(format!("the {name} secret is not valid JSON")))
         }

@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, Code};
 use crate::idempotency::Claim;
-use crate::providers::transport::SAFETY_MARGIN;
+use crate::providers::transport::cutoff;
 use crate::providers::{Accepted, ProviderKind, ProviderRequest};
 use crate::request::SendRequest;
 use crate::secrets::Credentials;
@@ -157,16 +157,15 @@ impl App {
         invocation: &Invocation,
         report: &mut Report,
     ) -> Result<Value, ApiError> {
-        let _permit =
-            tokio::time::timeout_at(invocation.deadline - SAFETY_MARGIN, self.permits.acquire())
-                .await
-                .map_err(|_| {
-                    ApiError::new(
-                        Code::ProviderTimeout,
-                        "no send slot came free in time; nothing was sent",
-                    )
-                })?
-                .map_err(|_| ApiError::internal())?;
+        let _permit = tokio::time::timeout_at(cutoff(invocation.deadline), self.permits.acquire())
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    Code::ProviderTimeout,
+                    "no send slot came free in time; nothing was sent",
+                )
+            })?
+            .map_err(|_| ApiError::internal())?;
         let kind = request.provider;
         let provider = self.providers.get(kind);
         let mut credentials = self.credentials(kind, invocation).await?;
@@ -245,7 +244,7 @@ async fn within_budget<T>(
     invocation: &Invocation,
     work: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    tokio::time::timeout_at(invocation.deadline - SAFETY_MARGIN, work)
+    tokio::time::timeout_at(cutoff(invocation.deadline), work)
         .await
         .unwrap_or_else(|_| {
             Err(ApiError::new(

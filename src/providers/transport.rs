@@ -14,6 +14,11 @@ use tokio::time::Instant;
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 /// Kept back from the invocation's deadline to answer and log before Lambda stops us.
 pub const SAFETY_MARGIN: Duration = Duration::from_millis(500);
+
+/// The last moment for work of an invocation ending at `deadline`.
+pub fn cutoff(deadline: Instant) -> Instant {
+    deadline.checked_sub(SAFETY_MARGIN).unwrap_or(deadline)
+}
 /// Connection attempts that were refused before any byte was sent.
 const CONNECT_ATTEMPTS: u32 = 3;
 /// Provider 429s waited out within one send.
@@ -60,16 +65,13 @@ impl Transport {
             // Nothing is sent, paced or not, once no time is left for an answer.
             self.budget(deadline).ok_or_else(|| timeout(kind))?;
             if let Some(pacer) = pacer {
-                pacer
-                    .wait(key, deadline.checked_sub(SAFETY_MARGIN).unwrap_or(deadline))
-                    .await
-                    .map_err(|_| {
-                        rate_limited(
-                            kind,
-                            "the send could not be paced within the time left",
-                            None,
-                        )
-                    })?;
+                pacer.wait(key, cutoff(deadline)).await.map_err(|_| {
+                    rate_limited(
+                        kind,
+                        "the send could not be paced within the time left",
+                        None,
+                    )
+                })?;
             }
             let budget = self.budget(deadline).ok_or_else(|| timeout(kind))?;
             match tokio::time::timeout(budget, self.attempt(auth, key, request)).await {
