@@ -7,7 +7,8 @@ use crate::providers::ProviderKind;
 use serde_json::{Map, Value};
 use std::fmt;
 
-pub(crate) const TOP_FIELDS: &[&str] = &[
+/// The send request's top-level fields (contract section 2).
+pub const TOP_FIELDS: &[&str] = &[
     "provider",
     "to",
     "country",

@@ -5,10 +5,11 @@ use crate::support::*;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use wa_dispatch::phone::{Country, Phone};
-use wa_dispatch::request::SendRequest;
+use wa_dispatch::request::{SendRequest, TOP_FIELDS};
 
-/// Keys that steer the recogniser and the parser into their branches.
-const KEYS: &[&str] = &[
+/// Keys of the event shapes and provider blocks; with the request's own fields, they steer
+/// the recogniser and the parser into their branches.
+const EVENT_KEYS: &[&str] = &[
     "Records",
     "eventSource",
     "body",
@@ -26,18 +27,6 @@ const KEYS: &[&str] = &[
     "rawPath",
     "headers",
     "isBase64Encoded",
-    "provider",
-    "to",
-    "country",
-    "template",
-    "variables",
-    "recipient_name",
-    "media_url",
-    "client_reference",
-    "idempotency_key",
-    "dry_run",
-    "bitbybit",
-    "autocalls",
     "sender_id",
     "template_source",
     "sources",
@@ -45,6 +34,10 @@ const KEYS: &[&str] = &[
     "1",
     "2",
 ];
+
+fn keys() -> Vec<&'static str> {
+    EVENT_KEYS.iter().chain(TOP_FIELDS).copied().collect()
+}
 
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -75,14 +68,14 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((prop::sample::select(KEYS.to_vec()), inner), 0..8).prop_map(
-                |pairs| Value::Object(
+            prop::collection::vec((prop::sample::select(keys()), inner), 0..8).prop_map(|pairs| {
+                Value::Object(
                     pairs
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), v))
-                        .collect::<Map<_, _>>()
+                        .collect::<Map<_, _>>(),
                 )
-            ),
+            }),
         ]
     })
 }

@@ -224,6 +224,11 @@ impl HttpAnswer {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
 
+    /// `true` when the answer is an idempotent replay of an earlier one.
+    pub fn replayed(&self) -> bool {
+        self.headers.get("idempotent-replay").map(String::as_str) == Some("true")
+    }
+
     pub fn field(&self) -> Option<&str> {
         self.body["error"]["field"].as_str()
     }
