@@ -3,7 +3,7 @@
 //! first answer. When DynamoDB cannot be asked, the send is refused, never sent unguarded.
 
 use crate::error::{ApiError, Code};
-use crate::providers::transport::{cutoff, SAFETY_MARGIN};
+use crate::providers::transport::{bounded, cutoff, SAFETY_MARGIN};
 use crate::request::{SendRequest, Template};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -265,14 +265,11 @@ async fn within<T>(
     until: Instant,
     work: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    tokio::time::timeout_at(until, work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(ApiError::new(
-                Code::IdempotencyUnavailable,
-                "DynamoDB did not answer in time; nothing was sent",
-            ))
-        })
+    let late = ApiError::new(
+        Code::IdempotencyUnavailable,
+        "DynamoDB did not answer in time; nothing was sent",
+    );
+    bounded(until, late, work).await
 }
 
 fn conflict(message: &str) -> ApiError {

@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, Code};
 use crate::idempotency::Claim;
-use crate::providers::transport::cutoff;
+use crate::providers::transport::{bounded, cutoff};
 use crate::providers::{Accepted, ProviderKind, ProviderRequest};
 use crate::request::SendRequest;
 use crate::secrets::Credentials;
@@ -48,7 +48,7 @@ pub struct Report {
     pub provider_latency: Option<Duration>,
     pub client_reference: Option<String>,
     pub to_masked: Option<String>,
-    /// `true` when the provider accepted the message (in this call or the replayed one).
+    /// `true` when the provider accepted the message in this call.
     pub sent: bool,
     /// Dry runs and replays send nothing: they count in neither `Sent` nor `Failed`.
     pub unmetered: bool,
@@ -244,14 +244,11 @@ async fn within_budget<T>(
     invocation: &Invocation,
     work: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    tokio::time::timeout_at(cutoff(invocation.deadline), work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(ApiError::new(
-                Code::SecretUnavailable,
-                "Secrets Manager did not answer in time",
-            ))
-        })
+    let late = ApiError::new(
+        Code::SecretUnavailable,
+        "Secrets Manager did not answer in time",
+    );
+    bounded(cutoff(invocation.deadline), late, work).await
 }
 
 /// The answer to a send or a dry run; `sent` is `false` for a dry run.
@@ -280,10 +277,9 @@ fn answer(
 
 /// The stored answer of the first send, as it was.
 fn replay(http_status: u16, document: Value, mut report: Report) -> Outcome {
-    report.sent = http_status == 200;
     report.unmetered = true;
     report.outcome = match document["status"].as_str() {
-        Some(status) if report.sent => status.to_string(),
+        Some(status) if http_status == 200 => status.to_string(),
         _ => document["error"]["code"]
             .as_str()
             .unwrap_or("replay")

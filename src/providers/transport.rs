@@ -19,6 +19,18 @@ pub const SAFETY_MARGIN: Duration = Duration::from_millis(500);
 pub fn cutoff(deadline: Instant) -> Instant {
     deadline.checked_sub(SAFETY_MARGIN).unwrap_or(deadline)
 }
+
+/// Runs `work` until `until`; past it, answers `late` (an AWS call that did not answer in
+/// time), whatever the SDK's own timeouts would have done.
+pub async fn bounded<T>(
+    until: Instant,
+    late: ApiError,
+    work: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    tokio::time::timeout_at(until, work)
+        .await
+        .unwrap_or(Err(late))
+}
 /// Connection attempts that were refused before any byte was sent.
 const CONNECT_ATTEMPTS: u32 = 3;
 /// Provider 429s waited out within one send.
