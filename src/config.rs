@@ -124,7 +124,17 @@ impl Config {
                 900_000,
             )?),
             autocalls_max_rps: rate(&var, "AUTOCALLS_MAX_RPS", 5.0)?,
-            max_concurrency: number(&var, "MAX_CONCURRENCY", 10, 1, 1000)? as usize,
+            // Lambda Managed Instances run up to AWS_LAMBDA_MAX_CONCURRENCY invocations at
+            // once; by default each of them may have a send in flight.
+            max_concurrency: number(
+                &var,
+                "MAX_CONCURRENCY",
+                var("AWS_LAMBDA_MAX_CONCURRENCY")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map_or(10, |n| n.clamp(10, 1000)),
+                1,
+                1000,
+            )? as usize,
             idempotency_table: var("IDEMPOTENCY_TABLE"),
             idempotency_ttl: Duration::from_secs(number(
                 &var,
@@ -280,5 +290,25 @@ mod tests {
         .unwrap();
         assert_eq!(c.default_provider, None);
         assert_eq!(c.idempotency_table, None);
+    }
+
+    #[test]
+    fn sends_in_flight_default_to_the_instance_concurrency() {
+        let max = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("PROVIDER_SECRET_ID", "s")];
+            all.extend_from_slice(pairs);
+            config(&all).unwrap().max_concurrency
+        };
+        assert_eq!(max(&[]), 10);
+        assert_eq!(max(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]), 10);
+        assert_eq!(max(&[("AWS_LAMBDA_MAX_CONCURRENCY", "64")]), 64);
+        assert_eq!(max(&[("AWS_LAMBDA_MAX_CONCURRENCY", "junk")]), 10);
+        assert_eq!(
+            max(&[
+                ("AWS_LAMBDA_MAX_CONCURRENCY", "64"),
+                ("MAX_CONCURRENCY", "4")
+            ]),
+            4
+        );
     }
 }

@@ -23,7 +23,9 @@ pub fn init(format: LogFormat) -> Result<(), String> {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            // The current span is the runtime's "Lambda runtime invoke" span: every line of an
+            // invocation carries its `span.requestId`, even with several invocations in flight.
+            .with_current_span(true)
             .with_span_list(false)
             .try_init(),
         LogFormat::Text => builder.without_time().try_init(),
@@ -61,8 +63,9 @@ impl MetricsSink {
         }
     }
 
-    /// Writes `Sent` or `Failed` (by `provider`, and `code` for failures) and `ProviderLatency`.
-    pub fn record(&self, report: &Report) {
+    /// Writes `Sent` or `Failed` (by `provider`, and `code` for failures) and `ProviderLatency`,
+    /// with the request's id as a property (not a dimension) so a line names its request.
+    pub fn record(&self, request_id: &str, report: &Report) {
         let Some(provider) = report.provider.filter(|_| !report.unmetered) else {
             return;
         };
@@ -72,7 +75,7 @@ impl MetricsSink {
             .as_millis() as u64;
         let mut metrics = vec![];
         let mut dimensions = vec!["provider"];
-        let mut line = json!({ "provider": provider });
+        let mut line = json!({ "provider": provider, "request_id": clean(request_id, 128) });
         if report.sent {
             metrics.push(json!({"Name": "Sent", "Unit": "Count"}));
             line["Sent"] = json!(1);
@@ -136,7 +139,7 @@ mod tests {
             provider_latency: Some(Duration::from_millis(12)),
             ..Report::default()
         };
-        sink.record(&report);
+        sink.record("r-7", &report);
         let MetricsSink::Buffer(lines) = &sink else {
             unreachable!()
         };
@@ -157,5 +160,6 @@ mod tests {
             ),
             (json!(1), json!("RATE_LIMITED"), json!(12))
         );
+        assert_eq!(line["request_id"], "r-7");
     }
 }

@@ -154,7 +154,7 @@ fn finish(
         &outcome.report,
         started.elapsed(),
     );
-    app.metrics.record(&outcome.report);
+    app.metrics.record(request_id, &outcome.report);
 }
 
 #[cfg(test)]

@@ -1,12 +1,9 @@
 //! Idempotency against moto's DynamoDB: one table per test, a key sent at most once,
 //! replays, conflicts, retryable failures freeing the key, expiry, and an outage.
 
-use crate::support::aws::{moto_url, Mode};
+use crate::support::aws::{create_idempotency_table, dynamodb, Mode};
 use crate::support::*;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wiremock::matchers::{method, path};
@@ -14,42 +11,10 @@ use wiremock::{Mock, ResponseTemplate};
 
 const ROUTE: &str = "/api/user/whatsapp/send";
 
-async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    setup();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_url())
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
-}
-
-/// A fresh table (partition key `id`, string) and an App that uses it.
+/// A fresh table and an App that uses it.
 async fn app_with_table() -> (TestApp, String) {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let table = format!("wa-idempotency-{}-{n}", std::process::id());
-    dynamodb()
-        .await
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    setup();
+    let table = create_idempotency_table().await;
     let t = TestApp::with(Options {
         vars: vec![("IDEMPOTENCY_TABLE", table.clone())],
         ..Default::default()

@@ -2,6 +2,7 @@
 //! back handles. Every log line and metric line of the process is captured, so that tests
 //! can check that no key, variable value or full phone number was ever written.
 
+pub mod arrivals;
 pub mod aws;
 pub mod runtime;
 

@@ -1,6 +1,8 @@
 //! A small Lambda Runtime API stand-in: it starts the built `wa-dispatch` binary with
 //! `AWS_LAMBDA_RUNTIME_API` pointing here, hands it events through `/invocation/next`
-//! and collects each `/response` or `/error`, as Lambda's own runtime service does.
+//! and collects each `/response` or `/error`, as Lambda's own runtime service does. Every
+//! waiting `/next` gets the next queued event, so a function polling with several workers
+//! (`AWS_LAMBDA_MAX_CONCURRENCY` > 1) has as many invocations in flight.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -105,6 +107,11 @@ impl Runtime {
     /// Invokes the function with `event`, giving it `timeout` as Lambda would.
     pub async fn invoke(&self, event: Value, timeout: Duration) -> Answer {
         let id = format!("invoke-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        self.invoke_as(id, event, timeout).await
+    }
+
+    /// Like `invoke`, with the Lambda request id given (unique per runtime).
+    pub async fn invoke_as(&self, id: String, event: Value, timeout: Duration) -> Answer {
         let (tx, rx) = oneshot::channel();
         self.state.waiting.lock().unwrap().insert(id.clone(), tx);
         self.state
