@@ -1,9 +1,12 @@
 """Checks what template.yaml grants once SAM has expanded it (aws-sam-translator, which
-cfn-lint brings): the function's rights are exactly the listed ones, every HTTP route needs
-authorization, and no function URL is open. Run by scripts/test.sh; no AWS call is made."""
+cfn-lint brings): both variants of the function (classic and Managed Instances) have exactly
+the listed rights, every HTTP route needs authorization, no function URL is open, and the
+template is cfn-lint clean with the Managed Instances mode on as well as off. Run by scripts/test.sh; no AWS call is made."""
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 from cfnlint.decode.cfn_yaml import load
 from samtranslator.model.exceptions import InvalidDocumentException
@@ -40,11 +43,37 @@ def statements(policy_document):
         yield statement
 
 
+def lint_with_managed_instances_on(path):
+    """cfn-lint on a copy whose defaults turn the Managed Instances mode on (with a VPC), so
+    that the mode is linted as a deployment with it would see the template."""
+    text = open(path).read()
+    flips = [
+        ('  ManagedInstances:\n    Type: String\n    Default: "false"', '  ManagedInstances:\n    Type: String\n    Default: "true"'),
+        ('  ManagedInstancesSubnetIds:\n    Type: CommaDelimitedList\n    Default: ""', '  ManagedInstancesSubnetIds:\n    Type: CommaDelimitedList\n    Default: "subnet-0abc1234,subnet-0def5678"'),
+        ('  ManagedInstancesSecurityGroupIds:\n    Type: CommaDelimitedList\n    Default: ""', '  ManagedInstancesSecurityGroupIds:\n    Type: CommaDelimitedList\n    Default: "sg-0abc1234"'),
+    ]
+    for old, new in flips:
+        if old not in text:
+            return [f"cannot turn Managed Instances on in a copy: {old.splitlines()[0].strip()} changed"]
+        text = text.replace(old, new)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=os.path.dirname(path), delete=False) as copy:
+        copy.write(text)
+    try:
+        lint = subprocess.run([os.path.join(os.path.dirname(sys.executable), "cfn-lint"), copy.name], capture_output=True, text=True)
+    finally:
+        os.unlink(copy.name)
+    if lint.returncode != 0:
+        return ["cfn-lint with ManagedInstances=true: " + (lint.stdout + lint.stderr).strip()]
+    print("template: cfn-lint clean with ManagedInstances=true")
+    return []
+
+
 def main():
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    template = load(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "template.yaml"))
+    template_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "template.yaml")
+    template = load(template_path)
     # `sam build` puts the built artifact in S3; the translator wants such a location.
-    template["Resources"]["DispatchFunction"]["Properties"]["CodeUri"] = "s3://bucket/wa-dispatch.zip"
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/wa-dispatch.zip"
     try:
         expanded = transform(template, {}, NoManagedPolicies())
     except InvalidDocumentException as error:
@@ -52,18 +81,24 @@ def main():
     resources = expanded["Resources"]
     problems = []
 
-    role = resources["DispatchFunctionRole"]["Properties"]
-    managed = {arn.rsplit("/", 1)[-1] if isinstance(arn, str) else json.dumps(arn) for arn in role.get("ManagedPolicyArns", [])}
-    if not managed <= MANAGED:
-        problems.append(f"unexpected managed policies: {managed - MANAGED}")
+    policy = resources["DispatchPolicy"]["Properties"]["PolicyDocument"]
+    for function in ("DispatchFunction", "ManagedDispatchFunction"):
+        role = resources[f"{function}Role"]["Properties"]
+        arns = role.get("ManagedPolicyArns", [])
+        if {"Ref": "DispatchPolicy"} not in arns:
+            problems.append(f"{function}: DispatchPolicy is not attached")
+        managed = {arn.rsplit("/", 1)[-1] if isinstance(arn, str) else json.dumps(arn) for arn in arns if arn != {"Ref": "DispatchPolicy"}}
+        if not managed <= MANAGED:
+            problems.append(f"{function}: unexpected managed policies: {managed - MANAGED}")
+        if role.get("Policies"):
+            problems.append(f"{function}: inline policies beside DispatchPolicy")
     granted = set()
-    for policy in role.get("Policies", []):
-        for statement in statements(policy["PolicyDocument"]):
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            for action in actions:
-                granted.add((action, json.dumps(statement["Resource"], sort_keys=True)))
-            if statement["Action"] == "kms:Decrypt" and "Condition" not in statement:
-                problems.append("kms:Decrypt without its ViaService condition")
+    for statement in statements(policy):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            granted.add((action, json.dumps(statement["Resource"], sort_keys=True)))
+        if statement["Action"] == "kms:Decrypt" and "Condition" not in statement:
+            problems.append("kms:Decrypt without its ViaService condition")
     if granted != EXPECTED:
         problems.append(f"rights differ: extra {granted - EXPECTED}, missing {EXPECTED - granted}")
 
@@ -79,6 +114,8 @@ def main():
                         problems.append(f"{name} {method.upper()} {path}: no authorization")
     if routes < 6:
         problems.append(f"expected the 3 routes on both API variants, found {routes} operations")
+
+    problems += lint_with_managed_instances_on(template_path)
 
     for problem in problems:
         print("template: " + problem)
