@@ -138,26 +138,46 @@ impl Stand {
     }
 }
 
-async fn serve(world: Arc<World>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn serve(
+    world: Arc<World>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let arrived = Instant::now();
     let path = req.uri().path().to_string();
     if path.ends_with("/runtime/invocation/next") {
         world.first_poll.lock().unwrap().get_or_insert(arrived);
         let event = world.queue.lock().await.recv().await;
         let Some(Event { id, body, reply }) = event else {
-            return Ok(Response::builder().status(500).body(Full::default()).unwrap());
+            return Ok(Response::builder()
+                .status(500)
+                .body(Full::default())
+                .unwrap());
         };
-        let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+        let deadline =
+            SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
         let bytes = Bytes::from(body.to_string());
-        world.pending.lock().unwrap().insert(id.clone(), (Instant::now(), reply));
+        world
+            .pending
+            .lock()
+            .unwrap()
+            .insert(id.clone(), (Instant::now(), reply));
         return Ok(Response::builder()
             .header("lambda-runtime-aws-request-id", id)
-            .header("lambda-runtime-deadline-ms", deadline.as_millis().to_string())
-            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:wa-dispatch")
+            .header(
+                "lambda-runtime-deadline-ms",
+                deadline.as_millis().to_string(),
+            )
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:wa-dispatch",
+            )
             .body(Full::new(bytes))
             .unwrap());
     }
-    let target = req.headers().get("x-amz-target").map(|v| v.as_bytes().to_vec());
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .map(|v| v.as_bytes().to_vec());
     let body = req.into_body().collect().await?.to_bytes();
     if target.as_deref() == Some(b"secretsmanager.GetSecretValue") {
         *world.secret_calls.lock().unwrap() += 1;
@@ -168,9 +188,14 @@ async fn serve(world: Arc<World>, req: Request<Incoming>) -> Result<Response<Ful
     }
     if path.ends_with("/messages/send-template") {
         tokio::time::sleep(world.provider_delay).await;
-        let answer = json!({"data": {"messageId2": "wamid.BENCH", "timestamp": "2026-01-15T14:00:00Z"}});
+        let answer =
+            json!({"data": {"messageId2": "wamid.BENCH", "timestamp": "2026-01-15T14:00:00Z"}});
         let response = json_answer(200, answer);
-        world.provider.lock().unwrap().push((arrived, Instant::now()));
+        world
+            .provider
+            .lock()
+            .unwrap()
+            .push((arrived, Instant::now()));
         return Ok(response);
     }
     // /2018-06-01/runtime/invocation/{id}/response | /error
@@ -181,11 +206,21 @@ async fn serve(world: Arc<World>, req: Request<Incoming>) -> Result<Response<Ful
             if *kind == "error" {
                 answer = json!({"function_error": answer});
             }
-            let _ = reply.send(Timing { handed, answered: arrived, answer });
+            let _ = reply.send(Timing {
+                handed,
+                answered: arrived,
+                answer,
+            });
         }
-        return Ok(Response::builder().status(202).body(Full::new(Bytes::from_static(b"{}"))).unwrap());
+        return Ok(Response::builder()
+            .status(202)
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap());
     }
-    Ok(json_answer(404, json!({"message": format!("no such path {path}")})))
+    Ok(json_answer(
+        404,
+        json!({"message": format!("no such path {path}")}),
+    ))
 }
 
 fn json_answer(status: u16, body: Value) -> Response<Full<Bytes>> {
@@ -202,7 +237,10 @@ fn send_request(n: usize) -> Value {
 }
 
 fn sqs_batch(n: usize) -> Value {
-    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(format!("{ROOT}/events/sqs-batch.json")).unwrap()).unwrap();
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/events/sqs-batch.json")).unwrap(),
+    )
+    .unwrap();
     let records: Vec<Value> = (0..10)
         .map(|i| {
             let mut record = fixture["Records"][0].clone();
@@ -223,7 +261,8 @@ fn check(timing: &Timing, floor: bool) {
 
 /// (current, peak) resident memory in MB.
 fn rss_mb(child: &Child) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()
@@ -245,22 +284,36 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+#[derive(Default)]
 struct Cold {
+    /// Process start to the first `/next`.
     init: Vec<f64>,
+    /// Process start to the first answer.
     first: Vec<f64>,
+    /// The first invocation alone: event handed over to its answer.
+    invocation: Vec<f64>,
+}
+
+impl Cold {
+    fn add(&mut self, other: Cold) {
+        self.init.extend(other.init);
+        self.first.extend(other.first);
+        self.invocation.extend(other.invocation);
+    }
 }
 
 /// `runs` cold starts: process start to the first `/next`, and to the first answer.
-async fn cold(binary: &str, runs: usize, floor: bool) -> Cold {
-    let mut result = Cold { init: vec![], first: vec![] };
+async fn cold(binary: &str, runs: usize, floor: bool, extra: &[(&str, String)]) -> Cold {
+    let mut result = Cold::default();
     for n in 0..runs {
         let stand = Stand::start(Duration::ZERO).await;
-        let (mut child, started) = stand.spawn(binary, &[]);
+        let (mut child, started) = stand.spawn(binary, extra);
         let timing = stand.invoke(send_request(n)).await;
         check(&timing, floor);
         let first_poll = stand.world.first_poll.lock().unwrap().expect("polled");
         result.init.push(ms(first_poll - started));
         result.first.push(ms(timing.answered - started));
+        result.invocation.push(ms(timing.answered - timing.handed));
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -280,7 +333,10 @@ struct Warm {
 async fn warm(binary: &str, sends: usize, floor: bool) -> Warm {
     let stand = Stand::start(Duration::ZERO).await;
     let (mut child, _) = stand.spawn(binary, &[]);
-    let overhead = |timing: &Timing| ms(timing.answered - timing.handed) - ms(stand.provider_time(timing.handed, timing.answered));
+    let overhead = |timing: &Timing| {
+        ms(timing.answered - timing.handed)
+            - ms(stand.provider_time(timing.handed, timing.answered))
+    };
     for n in 0..100 {
         check(&stand.invoke(send_request(n)).await, floor);
     }
@@ -308,14 +364,23 @@ async fn warm(binary: &str, sends: usize, floor: bool) -> Warm {
     let (rss_after_10k, peak) = rss_mb(&child);
     let _ = child.kill();
     let _ = child.wait();
-    Warm { single, batch, rss_after_1k, rss_after_10k, peak }
+    Warm {
+        single,
+        batch,
+        rss_after_1k,
+        rss_after_10k,
+        peak,
+    }
 }
 
 /// Sends per second of one instance with `concurrency` invocations in flight, against a
 /// provider that answers in 100 ms, and the instance's peak RSS.
 async fn throughput(binary: &str, concurrency: usize) -> (f64, f64) {
     let stand = Arc::new(Stand::start(Duration::from_millis(100)).await);
-    let (mut child, _) = stand.spawn(binary, &[("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string())]);
+    let (mut child, _) = stand.spawn(
+        binary,
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", concurrency.to_string())],
+    );
     check(&stand.invoke(send_request(0)).await, false);
     let per_client = 40;
     let started = Instant::now();
@@ -340,7 +405,9 @@ async fn throughput(binary: &str, concurrency: usize) -> (f64, f64) {
 }
 
 fn size_mb(path: &str) -> Option<f64> {
-    std::fs::metadata(path).ok().map(|m| m.len() as f64 / 1_000_000.0)
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.len() as f64 / 1_000_000.0)
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -348,7 +415,10 @@ fn median(values: &[f64]) -> f64 {
 }
 
 fn row(what: &str, ours: f64, floor: f64, unit: &str) {
-    println!("| {what} | {ours:.2} {unit} | {floor:.2} {unit} | {:.2} |", ours / floor);
+    println!(
+        "| {what} | {ours:.2} {unit} | {floor:.2} {unit} | {:.2} |",
+        ours / floor
+    );
 }
 
 #[tokio::main]
@@ -358,52 +428,140 @@ async fn main() {
     while let (Some(k), Some(v)) = (argv.next(), argv.next()) {
         args.insert(k.trim_start_matches("--").to_string(), v);
     }
-    let function = args.get("function").cloned().unwrap_or(format!("{ROOT}/target/release/wa-dispatch"));
-    let floor = args.get("floor").cloned().unwrap_or(format!("{ROOT}/target/release/examples/floor"));
-    let arm64 = args.get("arm64").cloned().unwrap_or(format!("{ROOT}/target/lambda/wa-dispatch/bootstrap"));
+    let function = args
+        .get("function")
+        .cloned()
+        .unwrap_or(format!("{ROOT}/target/release/wa-dispatch"));
+    let floor = args
+        .get("floor")
+        .cloned()
+        .unwrap_or(format!("{ROOT}/target/release/examples/floor"));
+    let arm64 = args
+        .get("arm64")
+        .cloned()
+        .unwrap_or(format!("{ROOT}/target/lambda/wa-dispatch/bootstrap"));
     let runs: usize = args.get("runs").and_then(|r| r.parse().ok()).unwrap_or(20);
-    let sends: usize = args.get("sends").and_then(|r| r.parse().ok()).unwrap_or(1000);
+    let sends: usize = args
+        .get("sends")
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1000);
 
     // Interleaved cold starts, so that a noisy moment hits both alike.
-    let (mut ours, mut base) = (Cold { init: vec![], first: vec![] }, Cold { init: vec![], first: vec![] });
+    let (mut ours, mut base, mut ahead) = (Cold::default(), Cold::default(), Cold::default());
+    let provisioned = [(
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "provisioned-concurrency".to_string(),
+    )];
     for _ in 0..runs {
-        let a = cold(&function, 1, false).await;
-        let b = cold(&floor, 1, true).await;
-        ours.init.extend(a.init);
-        ours.first.extend(a.first);
-        base.init.extend(b.init);
-        base.first.extend(b.first);
+        ours.add(cold(&function, 1, false, &[]).await);
+        base.add(cold(&floor, 1, true, &[]).await);
+        ahead.add(cold(&function, 1, false, &provisioned).await);
     }
     let warm_ours = warm(&function, sends, false).await;
     let warm_floor = warm(&floor, sends, true).await;
 
     println!("| figure | wa-dispatch | floor | ratio |");
     println!("| --- | --- | --- | --- |");
-    row(&format!("init: start to first `/next`, median of {runs}"), median(&ours.init), median(&base.init), "ms");
-    row(&format!("init, p90 of {runs}"), percentile(&mut ours.init, 90.0), percentile(&mut base.init, 90.0), "ms");
-    row("cold send: start to the first send's answer (floor: to its first answer), median", median(&ours.first), median(&base.first), "ms");
+    row(
+        &format!("init: start to first `/next`, median of {runs}"),
+        median(&ours.init),
+        median(&base.init),
+        "ms",
+    );
+    row(
+        &format!("init, p90 of {runs}"),
+        percentile(&mut ours.init, 90.0),
+        percentile(&mut base.init, 90.0),
+        "ms",
+    );
+    row(
+        "cold send: start to the first send's answer (floor: to its first answer), median",
+        median(&ours.first),
+        median(&base.first),
+        "ms",
+    );
+    row(
+        "first invocation alone, on demand: event to answer",
+        median(&ours.invocation),
+        median(&base.invocation),
+        "ms",
+    );
+    row(
+        "init ahead of traffic (provisioned concurrency, Managed Instances: metadata preloaded)",
+        median(&ahead.init),
+        median(&base.init),
+        "ms",
+    );
+    row(
+        "first invocation alone after such an init",
+        median(&ahead.invocation),
+        median(&base.invocation),
+        "ms",
+    );
     let (mut s, mut fs) = (warm_ours.single.clone(), warm_floor.single.clone());
-    row(&format!("warm overhead per single send, p50 of {sends} (floor: whole invocation)"), percentile(&mut s, 50.0) * 1000.0, percentile(&mut fs, 50.0) * 1000.0, "µs");
-    row("warm overhead per single send, p99", percentile(&mut s, 99.0) * 1000.0, percentile(&mut fs, 99.0) * 1000.0, "µs");
+    row(
+        &format!("warm overhead per single send, p50 of {sends} (floor: whole invocation)"),
+        percentile(&mut s, 50.0) * 1000.0,
+        percentile(&mut fs, 50.0) * 1000.0,
+        "µs",
+    );
+    row(
+        "warm overhead per single send, p99",
+        percentile(&mut s, 99.0) * 1000.0,
+        percentile(&mut fs, 99.0) * 1000.0,
+        "µs",
+    );
     let (mut b, mut fb) = (warm_ours.batch.clone(), warm_floor.batch.clone());
-    row(&format!("warm overhead per send in SQS batches of 10, p50 of {} batches", b.len()), percentile(&mut b, 50.0) * 1000.0, percentile(&mut fb, 50.0) * 1000.0, "µs");
-    row("warm overhead per send in SQS batches of 10, p99", percentile(&mut b, 99.0) * 1000.0, percentile(&mut fb, 99.0) * 1000.0, "µs");
-    row("RSS after the warm sends", warm_ours.rss_after_1k, warm_floor.rss_after_1k, "MB");
-    row("RSS after 10,000 more sends", warm_ours.rss_after_10k, warm_floor.rss_after_10k, "MB");
+    row(
+        &format!(
+            "warm overhead per send in SQS batches of 10, p50 of {} batches",
+            b.len()
+        ),
+        percentile(&mut b, 50.0) * 1000.0,
+        percentile(&mut fb, 50.0) * 1000.0,
+        "µs",
+    );
+    row(
+        "warm overhead per send in SQS batches of 10, p99",
+        percentile(&mut b, 99.0) * 1000.0,
+        percentile(&mut fb, 99.0) * 1000.0,
+        "µs",
+    );
+    row(
+        "RSS after the warm sends",
+        warm_ours.rss_after_1k,
+        warm_floor.rss_after_1k,
+        "MB",
+    );
+    row(
+        "RSS after 10,000 more sends",
+        warm_ours.rss_after_10k,
+        warm_floor.rss_after_10k,
+        "MB",
+    );
     row("peak RSS", warm_ours.peak, warm_floor.peak, "MB");
     let grew = warm_ours.rss_after_10k - warm_ours.rss_after_1k;
-    println!("| RSS growth over 10,000 sends | {grew:+.2} MB ({}) | {:+.2} MB | |", if grew <= 0.5 { "flat" } else { "GROWS" }, warm_floor.rss_after_10k - warm_floor.rss_after_1k);
+    println!(
+        "| RSS growth over 10,000 sends | {grew:+.2} MB ({}) | {:+.2} MB | |",
+        if grew <= 0.5 { "flat" } else { "GROWS" },
+        warm_floor.rss_after_10k - warm_floor.rss_after_1k
+    );
     match (size_mb(&function), size_mb(&floor)) {
         (Some(a), Some(b)) => row("binary size, x86_64 release, stripped", a, b, "MB"),
         _ => println!("| binary size | missing | | |"),
     }
     match size_mb(&arm64) {
-        Some(a) => println!("| arm64 artifact (`{}`) | {a:.2} MB | | |", arm64.trim_start_matches(ROOT).trim_start_matches('/')),
+        Some(a) => println!(
+            "| arm64 artifact (`{}`) | {a:.2} MB | | |",
+            arm64.trim_start_matches(ROOT).trim_start_matches('/')
+        ),
         None => println!("| arm64 artifact | not built (`bash scripts/build-lambda.sh`) | | |"),
     }
 
     println!();
-    println!("| AWS_LAMBDA_MAX_CONCURRENCY | sends per second (provider answers in 100 ms) | peak RSS |");
+    println!(
+        "| AWS_LAMBDA_MAX_CONCURRENCY | sends per second (provider answers in 100 ms) | peak RSS |"
+    );
     println!("| --- | --- | --- |");
     for concurrency in [1, 4, 16] {
         let (rate, peak) = throughput(&function, concurrency).await;

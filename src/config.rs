@@ -42,6 +42,10 @@ pub struct Config {
     /// Pooled provider connections idle longer than this are closed: shorter than a typical
     /// Lambda freeze, so a thawed instance does not reuse a connection the provider dropped.
     pub pool_idle_timeout: Duration,
+    /// Load the phone metadata during init: only where init runs ahead of traffic
+    /// (provisioned concurrency, Lambda Managed Instances), so that no request pays for it.
+    /// On demand, a cold start's first event waits for init, so it stays lazy there.
+    pub preload_phone_metadata: bool,
 }
 
 impl Config {
@@ -155,6 +159,11 @@ impl Config {
             },
             aws_endpoint_url: None,
             pool_idle_timeout: Duration::from_secs(20),
+            preload_phone_metadata: var("AWS_LAMBDA_INITIALIZATION_TYPE")
+                .is_some_and(|kind| kind != "on-demand")
+                || var("AWS_LAMBDA_MAX_CONCURRENCY")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n > 1),
         })
     }
 }
@@ -310,5 +319,22 @@ mod tests {
             ]),
             4
         );
+    }
+
+    #[test]
+    fn phone_metadata_is_preloaded_only_where_init_runs_ahead_of_traffic() {
+        let preload = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("PROVIDER_SECRET_ID", "s")];
+            all.extend_from_slice(pairs);
+            config(&all).unwrap().preload_phone_metadata
+        };
+        assert!(!preload(&[]));
+        assert!(!preload(&[("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")]));
+        assert!(!preload(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]));
+        assert!(preload(&[(
+            "AWS_LAMBDA_INITIALIZATION_TYPE",
+            "provisioned-concurrency"
+        )]));
+        assert!(preload(&[("AWS_LAMBDA_MAX_CONCURRENCY", "16")]));
     }
 }

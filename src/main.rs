@@ -20,6 +20,14 @@ async fn main() -> Result<(), Error> {
         eprintln!("{error}");
         std::process::exit(2);
     }
+    if config.preload_phone_metadata {
+        let started = std::time::Instant::now();
+        wa_dispatch::phone::preload();
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "phone metadata loaded during init"
+        );
+    }
     let app: &'static App = Box::leak(Box::new(App::new(config)));
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation =

@@ -43,3 +43,23 @@ fn no_secret_configured_at_all_stops_the_function() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("PROVIDER_SECRET_ID"));
 }
+
+/// Where init runs ahead of traffic, the phone metadata is loaded then; on demand it is not
+/// (the first send loads it). The process stops after init here: no Runtime API is set.
+#[test]
+fn phone_metadata_is_loaded_during_init_only_ahead_of_traffic() {
+    let init_lines = |kind: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_wa-dispatch"))
+            .env_clear()
+            .env("PROVIDER_SECRET_ID", "wa/providers")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", kind)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| l.contains("phone metadata loaded during init"))
+            .count()
+    };
+    assert_eq!(init_lines("provisioned-concurrency"), 1);
+    assert_eq!(init_lines("on-demand"), 0);
+}
