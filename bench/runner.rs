@@ -410,9 +410,9 @@ fn size_mb(path: &str) -> Option<f64> {
         .map(|m| m.len() as f64 / 1_000_000.0)
 }
 
-fn median(values: &[f64]) -> f64 {
-    percentile(&mut values.to_vec(), 50.0)
-}
+/// A row of the table: its label, wa-dispatch's values and the floor's, the percentile of
+/// them shown, a scale (ms to µs) and the unit.
+type Figure<'a> = (String, &'a [f64], &'a [f64], f64, f64, &'a str);
 
 fn row(what: &str, ours: f64, floor: f64, unit: &str) {
     println!(
@@ -460,86 +460,30 @@ async fn main() {
     let warm_ours = warm(&function, sends, false).await;
     let warm_floor = warm(&floor, sends, true).await;
 
+    let b = format!("{} batches", warm_ours.batch.len());
+    let rss = |w: &Warm| [[w.rss_after_1k], [w.rss_after_10k], [w.peak]];
+    let (rss_ours, rss_floor) = (rss(&warm_ours), rss(&warm_floor));
+    let figures: Vec<Figure> = vec![
+        (format!("init: start to first `/next`, median of {runs}"), &ours.init, &base.init, 50.0, 1.0, "ms"),
+        (format!("init, p90 of {runs}"), &ours.init, &base.init, 90.0, 1.0, "ms"),
+        ("cold send: start to the first send's answer (floor: to its first answer), median".into(), &ours.first, &base.first, 50.0, 1.0, "ms"),
+        ("first invocation alone, on demand: event to answer".into(), &ours.invocation, &base.invocation, 50.0, 1.0, "ms"),
+        ("init ahead of traffic (provisioned concurrency, Managed Instances: metadata preloaded)".into(), &ahead.init, &base.init, 50.0, 1.0, "ms"),
+        ("first invocation alone after such an init".into(), &ahead.invocation, &base.invocation, 50.0, 1.0, "ms"),
+        (format!("warm overhead per single send, p50 of {sends} (floor: whole invocation)"), &warm_ours.single, &warm_floor.single, 50.0, 1000.0, "µs"),
+        ("warm overhead per single send, p99".into(), &warm_ours.single, &warm_floor.single, 99.0, 1000.0, "µs"),
+        (format!("warm overhead per send in SQS batches of 10, p50 of {b}"), &warm_ours.batch, &warm_floor.batch, 50.0, 1000.0, "µs"),
+        ("warm overhead per send in SQS batches of 10, p99".into(), &warm_ours.batch, &warm_floor.batch, 99.0, 1000.0, "µs"),
+        ("RSS after the warm sends".into(), &rss_ours[0], &rss_floor[0], 50.0, 1.0, "MB"),
+        ("RSS after 10,000 more sends".into(), &rss_ours[1], &rss_floor[1], 50.0, 1.0, "MB"),
+        ("peak RSS".into(), &rss_ours[2], &rss_floor[2], 50.0, 1.0, "MB"),
+    ];
     println!("| figure | wa-dispatch | floor | ratio |");
     println!("| --- | --- | --- | --- |");
-    row(
-        &format!("init: start to first `/next`, median of {runs}"),
-        median(&ours.init),
-        median(&base.init),
-        "ms",
-    );
-    row(
-        &format!("init, p90 of {runs}"),
-        percentile(&mut ours.init, 90.0),
-        percentile(&mut base.init, 90.0),
-        "ms",
-    );
-    row(
-        "cold send: start to the first send's answer (floor: to its first answer), median",
-        median(&ours.first),
-        median(&base.first),
-        "ms",
-    );
-    row(
-        "first invocation alone, on demand: event to answer",
-        median(&ours.invocation),
-        median(&base.invocation),
-        "ms",
-    );
-    row(
-        "init ahead of traffic (provisioned concurrency, Managed Instances: metadata preloaded)",
-        median(&ahead.init),
-        median(&base.init),
-        "ms",
-    );
-    row(
-        "first invocation alone after such an init",
-        median(&ahead.invocation),
-        median(&base.invocation),
-        "ms",
-    );
-    let (mut s, mut fs) = (warm_ours.single.clone(), warm_floor.single.clone());
-    row(
-        &format!("warm overhead per single send, p50 of {sends} (floor: whole invocation)"),
-        percentile(&mut s, 50.0) * 1000.0,
-        percentile(&mut fs, 50.0) * 1000.0,
-        "µs",
-    );
-    row(
-        "warm overhead per single send, p99",
-        percentile(&mut s, 99.0) * 1000.0,
-        percentile(&mut fs, 99.0) * 1000.0,
-        "µs",
-    );
-    let (mut b, mut fb) = (warm_ours.batch.clone(), warm_floor.batch.clone());
-    row(
-        &format!(
-            "warm overhead per send in SQS batches of 10, p50 of {} batches",
-            b.len()
-        ),
-        percentile(&mut b, 50.0) * 1000.0,
-        percentile(&mut fb, 50.0) * 1000.0,
-        "µs",
-    );
-    row(
-        "warm overhead per send in SQS batches of 10, p99",
-        percentile(&mut b, 99.0) * 1000.0,
-        percentile(&mut fb, 99.0) * 1000.0,
-        "µs",
-    );
-    row(
-        "RSS after the warm sends",
-        warm_ours.rss_after_1k,
-        warm_floor.rss_after_1k,
-        "MB",
-    );
-    row(
-        "RSS after 10,000 more sends",
-        warm_ours.rss_after_10k,
-        warm_floor.rss_after_10k,
-        "MB",
-    );
-    row("peak RSS", warm_ours.peak, warm_floor.peak, "MB");
+    for (what, ours, floor, p, scale, unit) in figures {
+        let at = |values: &[f64]| percentile(&mut values.to_vec(), p) * scale;
+        row(&what, at(ours), at(floor), unit);
+    }
     let grew = warm_ours.rss_after_10k - warm_ours.rss_after_1k;
     println!(
         "| RSS growth over 10,000 sends | {grew:+.2} MB ({}) | {:+.2} MB | |",

@@ -237,6 +237,13 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// A valid configuration: a secret id and `pairs`.
+    fn with_secret(pairs: &[(&str, &str)]) -> Config {
+        let mut all = vec![("PROVIDER_SECRET_ID", "s")];
+        all.extend_from_slice(pairs);
+        config(&all).unwrap()
+    }
+
     #[test]
     fn defaults_follow_the_contract() {
         let c = config(&[("PROVIDER_SECRET_ID", "wa/keys")]).unwrap();
@@ -303,11 +310,7 @@ mod tests {
 
     #[test]
     fn sends_in_flight_default_to_the_instance_concurrency() {
-        let max = |pairs: &[(&str, &str)]| {
-            let mut all = vec![("PROVIDER_SECRET_ID", "s")];
-            all.extend_from_slice(pairs);
-            config(&all).unwrap().max_concurrency
-        };
+        let max = |pairs: &[(&str, &str)]| with_secret(pairs).max_concurrency;
         assert_eq!(max(&[]), 10);
         assert_eq!(max(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]), 10);
         assert_eq!(max(&[("AWS_LAMBDA_MAX_CONCURRENCY", "64")]), 64);
@@ -323,11 +326,7 @@ mod tests {
 
     #[test]
     fn phone_metadata_is_preloaded_only_where_init_runs_ahead_of_traffic() {
-        let preload = |pairs: &[(&str, &str)]| {
-            let mut all = vec![("PROVIDER_SECRET_ID", "s")];
-            all.extend_from_slice(pairs);
-            config(&all).unwrap().preload_phone_metadata
-        };
+        let preload = |pairs: &[(&str, &str)]| with_secret(pairs).preload_phone_metadata;
         assert!(!preload(&[]));
         assert!(!preload(&[("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")]));
         assert!(!preload(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]));
