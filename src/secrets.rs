@@ -143,7 +143,10 @@ impl SecretStore {
         let asked_at = Instant::now();
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.entry(id.to_string()).or_default().clone()
+            match slots.get(id) {
+                Some(slot) => slot.clone(),
+                None => slots.entry(id.to_string()).or_default().clone(),
+            }
         };
         // Held across the fetch: one fetch per secret at a time, however many ask.
         let mut slot = slot.lock().await;
