@@ -62,6 +62,9 @@ impl Config {
                 .map(|v| v.trim().to_string())
         };
         let secrets_file = var("PROVIDER_SECRETS_FILE").map(PathBuf::from);
+        // Set by Lambda Managed Instances: how many invocations this instance runs at once.
+        let instance_concurrency =
+            var("AWS_LAMBDA_MAX_CONCURRENCY").and_then(|n| n.parse::<u64>().ok());
         let mut secret_refs = HashMap::new();
         for (kind, variable) in [
             (ProviderKind::Bitbybit, "BITBYBIT_SECRET_ID"),
@@ -128,14 +131,11 @@ impl Config {
                 900_000,
             )?),
             autocalls_max_rps: rate(&var, "AUTOCALLS_MAX_RPS", 5.0)?,
-            // Lambda Managed Instances run up to AWS_LAMBDA_MAX_CONCURRENCY invocations at
-            // once; by default each of them may have a send in flight.
+            // By default each invocation in flight may have a send in flight.
             max_concurrency: number(
                 &var,
                 "MAX_CONCURRENCY",
-                var("AWS_LAMBDA_MAX_CONCURRENCY")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map_or(10, |n| n.clamp(10, 1000)),
+                instance_concurrency.map_or(10, |n| n.clamp(10, 1000)),
                 1,
                 1000,
             )? as usize,
@@ -161,9 +161,7 @@ impl Config {
             pool_idle_timeout: Duration::from_secs(20),
             preload_phone_metadata: var("AWS_LAMBDA_INITIALIZATION_TYPE")
                 .is_some_and(|kind| kind != "on-demand")
-                || var("AWS_LAMBDA_MAX_CONCURRENCY")
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .is_some_and(|n| n > 1),
+                || instance_concurrency.is_some_and(|n| n > 1),
         })
     }
 }
