@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
@@ -40,14 +41,13 @@ struct World {
     /// The provider's own time: from a request's arrival to its answer.
     provider: Mutex<Vec<(Instant, Instant)>>,
     provider_delay: Duration,
-    secret_calls: Mutex<usize>,
 }
 
 struct Stand {
     world: Arc<World>,
     events: mpsc::UnboundedSender<Event>,
     addr: SocketAddr,
-    next: Mutex<usize>,
+    next: AtomicUsize,
 }
 
 impl Stand {
@@ -59,7 +59,6 @@ impl Stand {
             first_poll: Mutex::default(),
             provider: Mutex::default(),
             provider_delay,
-            secret_calls: Mutex::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -80,7 +79,7 @@ impl Stand {
             world,
             events,
             addr,
-            next: Mutex::new(0),
+            next: AtomicUsize::new(1),
         }
     }
 
@@ -109,11 +108,7 @@ impl Stand {
     }
 
     async fn invoke(&self, body: Value) -> Timing {
-        let id = {
-            let mut next = self.next.lock().unwrap();
-            *next += 1;
-            format!("bench-{next}")
-        };
+        let id = format!("bench-{}", self.next.fetch_add(1, Ordering::Relaxed));
         let (reply, answer) = oneshot::channel();
         self.events.send(Event { id, body, reply }).unwrap();
         tokio::time::timeout(Duration::from_secs(60), answer)
@@ -180,7 +175,6 @@ async fn serve(
         .map(|v| v.as_bytes().to_vec());
     let body = req.into_body().collect().await?.to_bytes();
     if target.as_deref() == Some(b"secretsmanager.GetSecretValue") {
-        *world.secret_calls.lock().unwrap() += 1;
         let secret = std::fs::read_to_string(format!("{ROOT}/local/secrets.json")).unwrap();
         let answer = json!({"ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:wa-dispatch/providers-AbCdEf",
             "Name": "wa-dispatch/providers", "SecretString": secret, "VersionId": "v1", "CreatedDate": 1.7e9});
@@ -237,13 +231,14 @@ fn send_request(n: usize) -> Value {
 }
 
 fn sqs_batch(n: usize) -> Value {
-    let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{ROOT}/events/sqs-batch.json")).unwrap(),
-    )
-    .unwrap();
+    static RECORD: OnceLock<Value> = OnceLock::new();
+    let sample = RECORD.get_or_init(|| {
+        let text = std::fs::read_to_string(format!("{ROOT}/events/sqs-batch.json")).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["Records"][0].clone()
+    });
     let records: Vec<Value> = (0..10)
         .map(|i| {
-            let mut record = fixture["Records"][0].clone();
+            let mut record = sample.clone();
             record["messageId"] = json!(format!("bench-{n}-{i}"));
             record["body"] = json!(send_request(n * 10 + i).to_string());
             record
@@ -295,29 +290,19 @@ struct Cold {
 }
 
 impl Cold {
-    fn add(&mut self, other: Cold) {
-        self.init.extend(other.init);
-        self.first.extend(other.first);
-        self.invocation.extend(other.invocation);
-    }
-}
-
-/// `runs` cold starts: process start to the first `/next`, and to the first answer.
-async fn cold(binary: &str, runs: usize, floor: bool, extra: &[(&str, String)]) -> Cold {
-    let mut result = Cold::default();
-    for n in 0..runs {
+    /// One cold start: process start to the first `/next`, and to the first answer.
+    async fn start_once(&mut self, binary: &str, floor: bool, extra: &[(&str, String)]) {
         let stand = Stand::start(Duration::ZERO).await;
         let (mut child, started) = stand.spawn(binary, extra);
-        let timing = stand.invoke(send_request(n)).await;
+        let timing = stand.invoke(send_request(0)).await;
         check(&timing, floor);
         let first_poll = stand.world.first_poll.lock().unwrap().expect("polled");
-        result.init.push(ms(first_poll - started));
-        result.first.push(ms(timing.answered - started));
-        result.invocation.push(ms(timing.answered - timing.handed));
+        self.init.push(ms(first_poll - started));
+        self.first.push(ms(timing.answered - started));
+        self.invocation.push(ms(timing.answered - timing.handed));
         let _ = child.kill();
         let _ = child.wait();
     }
-    result
 }
 
 struct Warm {
@@ -357,9 +342,6 @@ async fn warm(binary: &str, sends: usize, floor: bool) -> Warm {
     let rss_after_1k = rss_mb(&child).0;
     for n in 0..10_000 {
         check(&stand.invoke(send_request(n)).await, floor);
-        if n % 1000 == 999 {
-            stand.provider_time(Instant::now(), Instant::now());
-        }
     }
     let (rss_after_10k, peak) = rss_mb(&child);
     let _ = child.kill();
@@ -453,9 +435,9 @@ async fn main() {
         "provisioned-concurrency".to_string(),
     )];
     for _ in 0..runs {
-        ours.add(cold(&function, 1, false, &[]).await);
-        base.add(cold(&floor, 1, true, &[]).await);
-        ahead.add(cold(&function, 1, false, &provisioned).await);
+        ours.start_once(&function, false, &[]).await;
+        base.start_once(&floor, true, &[]).await;
+        ahead.start_once(&function, false, &provisioned).await;
     }
     let warm_ours = warm(&function, sends, false).await;
     let warm_floor = warm(&floor, sends, true).await;
