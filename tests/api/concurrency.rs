@@ -79,6 +79,15 @@ impl Instance {
         answers
     }
 
+    /// bitbybit answers every send with success after `delay`, recording arrivals.
+    async fn bitbybit_answers_after(&self, delay: Duration) -> Arrivals {
+        let arrivals = Arrivals::default();
+        arrivals
+            .serve(&self.bitbybit, bitbybit_success(), delay, None)
+            .await;
+        arrivals
+    }
+
     fn output(&self) -> String {
         let output = self.function.output();
         assert_nothing_forbidden(&output);
@@ -110,10 +119,7 @@ fn assert_all_sent(answers: &[Answer]) {
 async fn sixteen_invocations_overlap_at_the_provider() {
     let instance = Instance::start(&[]).await;
     let delay = Duration::from_millis(400);
-    let arrivals = Arrivals::default();
-    arrivals
-        .serve(&instance.bitbybit, bitbybit_success(), delay, None)
-        .await;
+    let arrivals = instance.bitbybit_answers_after(delay).await;
     let started = Instant::now();
     let answers = instance
         .invoke_all(bitbybit_sends("overlap", IN_FLIGHT))
@@ -132,13 +138,8 @@ async fn sixteen_invocations_overlap_at_the_provider() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_first_sends_fetch_the_secret_once_and_a_rotation_refetches_once() {
     let instance = Instance::start(&[]).await;
-    Arrivals::default()
-        .serve(
-            &instance.bitbybit,
-            bitbybit_success(),
-            Duration::from_millis(200),
-            None,
-        )
+    instance
+        .bitbybit_answers_after(Duration::from_millis(200))
         .await;
     assert_all_sent(
         &instance
@@ -237,14 +238,8 @@ async fn two_concurrent_invocations_with_one_idempotency_key_send_once() {
     setup();
     let table = aws::create_idempotency_table().await;
     let instance = Instance::start(&[("IDEMPOTENCY_TABLE", &table)]).await;
-    let arrivals = Arrivals::default();
-    arrivals
-        .serve(
-            &instance.bitbybit,
-            bitbybit_success(),
-            Duration::from_millis(500),
-            None,
-        )
+    let arrivals = instance
+        .bitbybit_answers_after(Duration::from_millis(500))
         .await;
     let mut request = bitbybit_request();
     request["idempotency_key"] = json!("order-8813-notice");
@@ -343,13 +338,8 @@ async fn every_log_line_names_the_invocation_it_belongs_to() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_invocation_keeps_its_own_deadline() {
     let instance = Instance::start(&[]).await;
-    Arrivals::default()
-        .serve(
-            &instance.bitbybit,
-            bitbybit_success(),
-            Duration::from_secs(4),
-            None,
-        )
+    instance
+        .bitbybit_answers_after(Duration::from_secs(4))
         .await;
     // Two sends at once, the provider taking 4 s over each: one invocation has 2 s left,
     // the other 30 s. Only the first's own deadline can end its send early.

@@ -44,20 +44,20 @@ pub fn moto_url() -> String {
     .clone()
 }
 
-pub async fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
+/// The SDK configuration of the tests' own clients: straight to moto.
+async fn moto_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_url())
         .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&config)
+        .await
+}
+
+pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&moto_config().await)
 }
 
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_url())
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+    aws_sdk_dynamodb::Client::new(&moto_config().await)
 }
 
 /// A fresh idempotency table in moto (partition key `id`, string), as the template makes it.
@@ -95,7 +95,7 @@ pub async fn create_idempotency_table() -> String {
 
 /// Creates (or overwrites) a secret in moto.
 pub async fn put_secret(id: &str, text: &str) {
-    let client = secrets_client(&moto_url()).await;
+    let client = secrets_client().await;
     if client
         .put_secret_value()
         .secret_id(id)
