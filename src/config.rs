@@ -209,18 +209,24 @@ fn url(
 ) -> Result<Url, ConfigError> {
     let text = var(name).unwrap_or_else(|| default.to_string());
     match Url::parse(&text) {
-        Ok(u)
-            if matches!(u.scheme(), "http" | "https")
-                && u.host_str().is_some()
-                && u.query().is_none() =>
-        {
-            Ok(u)
-        }
+        Ok(u) if u.query().is_none() && (u.scheme() == "https" || is_loopback_http(&u)) => Ok(u),
         _ => Err(ConfigError {
             variable: name,
-            problem: "must be an absolute http(s) URL without a query".into(),
+            problem: "must be an absolute https URL without a query (http only for a loopback address such as 127.0.0.1)".into(),
         }),
     }
+}
+
+/// Plain http carries the key in clear text: only the simulator and tests, on this
+/// machine, may use it (contract section 10).
+fn is_loopback_http(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    url.scheme() == "http"
+        && (host.eq_ignore_ascii_case("localhost")
+            || ip
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
 }
 
 #[cfg(test)]
@@ -280,6 +286,14 @@ mod tests {
             (("BITBYBIT_BASE_URL", "not a url"), "BITBYBIT_BASE_URL"),
             (("AUTOCALLS_BASE_URL", "ftp://x"), "AUTOCALLS_BASE_URL"),
             (
+                ("AUTOCALLS_BASE_URL", "http://app.autocalls.ai"),
+                "AUTOCALLS_BASE_URL",
+            ),
+            (
+                ("BITBYBIT_BASE_URL", "http://10.0.0.7/v1"),
+                "BITBYBIT_BASE_URL",
+            ),
+            (
                 ("SECRETS_CACHE_TTL_SECONDS", "five"),
                 "SECRETS_CACHE_TTL_SECONDS",
             ),
@@ -292,6 +306,18 @@ mod tests {
             assert!(err.to_string().contains(variable));
         }
         assert_eq!(config(&[]).unwrap_err().variable, "PROVIDER_SECRET_ID");
+    }
+
+    #[test]
+    fn plain_http_is_accepted_only_for_loopback_addresses() {
+        for url in [
+            "http://127.0.0.1:9100/bitbybit",
+            "http://localhost:8080",
+            "http://[::1]:1",
+        ] {
+            let c = with_secret(&[("BITBYBIT_BASE_URL", url)]);
+            assert_eq!(c.bitbybit_base_url.scheme(), "http", "{url}");
+        }
     }
 
     #[test]

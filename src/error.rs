@@ -26,6 +26,7 @@ pub enum Code {
     ProviderAuthFailed,
     ProviderUnavailable,
     ProviderTimeout,
+    DeliveryUnknown,
     SecretUnavailable,
     ConfigurationError,
     IdempotencyConflict,
@@ -56,6 +57,7 @@ impl Code {
             ProviderAuthFailed => (502, false, "PROVIDER_AUTH_FAILED"),
             ProviderUnavailable => (502, true, "PROVIDER_UNAVAILABLE"),
             ProviderTimeout => (504, true, "PROVIDER_TIMEOUT"),
+            DeliveryUnknown => (502, false, "DELIVERY_UNKNOWN"),
             SecretUnavailable => (503, true, "SECRET_UNAVAILABLE"),
             ConfigurationError => (500, false, "CONFIGURATION_ERROR"),
             IdempotencyConflict => (409, true, "IDEMPOTENCY_CONFLICT"),
@@ -98,6 +100,10 @@ pub struct ApiError {
     pub provider_code: Option<String>,
     /// Sent as `Retry-After` when the provider told us how long to wait.
     pub retry_after: Option<Duration>,
+    /// The request may have reached the provider (a timeout or reset after it was written,
+    /// an undocumented 5xx, an answer we cannot read): under an idempotency key this
+    /// becomes `DELIVERY_UNKNOWN`, final for the key (contract section 7).
+    pub maybe_sent: bool,
 }
 
 impl ApiError {
@@ -110,6 +116,7 @@ impl ApiError {
             provider_status: None,
             provider_code: None,
             retry_after: None,
+            maybe_sent: false,
         }
     }
 
@@ -126,6 +133,29 @@ impl ApiError {
     pub fn with_provider(mut self, provider: &'static str) -> Self {
         self.provider = Some(provider);
         self
+    }
+
+    /// Marks a failure that came after the request may have reached the provider.
+    pub fn maybe_sent(mut self) -> Self {
+        self.maybe_sent = true;
+        self
+    }
+
+    /// The answer to a maybe-sent failure under an idempotency key: not retryable, stored
+    /// and replayed, so that no retry of the key can send the message a second time.
+    pub fn into_delivery_unknown(self) -> Self {
+        let provider = self.provider.unwrap_or("the provider");
+        ApiError {
+            code: Code::DeliveryUnknown,
+            message: format!(
+                "{provider} may have received the request but gave no usable answer ({}); \
+                 the message may have been sent, so this idempotency key will not send it again",
+                self.message
+            ),
+            maybe_sent: true,
+            retry_after: None,
+            ..self
+        }
     }
 
     pub fn internal() -> Self {

@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, Code};
 use crate::providers::transport::{bounded, cutoff, SAFETY_MARGIN};
-use crate::request::{SendRequest, Template};
+use crate::request::{AutocallsOptions, BitbybitOptions, SendRequest, Template};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -95,9 +95,10 @@ impl Guard {
         deadline: Instant,
     ) -> Result<bool, ApiError> {
         // An in-flight record expires with this invocation, so that one left by an
-        // invocation that died stops blocking once Lambda would have stopped it anyway.
+        // invocation that died stops blocking once Lambda would have stopped it anyway; never
+        // sooner: the deadline is rounded up to the next second, plus a margin for clocks.
         let left = deadline.saturating_duration_since(Instant::now());
-        let expires_at = epoch_now() + left.as_secs();
+        let expires_at = in_flight_expiry(now_since_epoch(), left);
         let result = self
             .client()
             .await
@@ -231,26 +232,45 @@ impl Guard {
 }
 
 /// SHA-256 of what is sent, in a fixed order: the same message to the same number gives
-/// the same hash however it was written (`to` normalized). What does not change the
-/// message (client_reference, dry_run, the key itself) is left out.
+/// the same hash however it was written (`to` normalized). The request is destructured
+/// field by field, so that a field added to `SendRequest` fails to compile here until it is
+/// either hashed or named as one that does not change the message (`client_reference`,
+/// `dry_run`, the key itself).
 pub fn fingerprint(request: &SendRequest) -> String {
-    let template = match &request.template {
+    let SendRequest {
+        provider,
+        to,
+        country,
+        template,
+        variables,
+        recipient_name,
+        media_url,
+        client_reference: _,
+        idempotency_key: _,
+        dry_run: _,
+        bitbybit:
+            BitbybitOptions {
+                template_source,
+                sources,
+                ignore_active_ticket,
+            },
+        autocalls: AutocallsOptions { sender_id },
+    } = request;
+    let template = match template {
         Template::Name(name) => json!({ "name": name }),
         Template::Id(id) => json!({ "id": id }),
     };
     let normalized = json!([
-        request.provider.as_str(),
-        request.to.e164(),
+        provider.as_str(),
+        to.e164(),
+        country.as_ref().map(|c| c.as_str()),
         template,
-        request.variables.entries(),
-        request.recipient_name,
-        request.media_url,
-        [
-            request.bitbybit.template_source,
-            request.bitbybit.sources,
-            request.bitbybit.ignore_active_ticket,
-        ],
-        request.autocalls.sender_id,
+        variables.entries(),
+        recipient_name,
+        media_url,
+        [template_source, sources],
+        ignore_active_ticket,
+        sender_id,
     ]);
     let digest = Sha256::digest(normalized.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -291,11 +311,24 @@ fn unavailable<E: ProvideErrorMetadata, R>(operation: &str, error: SdkError<E, R
     )
 }
 
-fn epoch_now() -> u64 {
+/// Kept past the invocation's deadline on an in-flight record, for clock differences
+/// between the instance that wrote it and one that reads it.
+const IN_FLIGHT_MARGIN: Duration = Duration::from_secs(5);
+
+/// The epoch second after which an in-flight record written `now` by an invocation with
+/// `left` to run may count as abandoned: never before that invocation's deadline.
+fn in_flight_expiry(now: Duration, left: Duration) -> u64 {
+    (now + left + IN_FLIGHT_MARGIN).as_secs() + 1
+}
+
+fn now_since_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
-        .as_secs()
+}
+
+fn epoch_now() -> u64 {
+    now_since_epoch().as_secs()
 }
 
 fn s(text: &str) -> AttributeValue {
@@ -312,4 +345,27 @@ fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a
 
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
     item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_in_flight_record_outlives_its_invocation_whatever_the_fractions() {
+        for (now_ms, left_ms) in [(100_900, 2_500), (100_000, 0), (100_999, 999), (5, 29_999)] {
+            let (now, left) = (
+                Duration::from_millis(now_ms),
+                Duration::from_millis(left_ms),
+            );
+            let deadline = now + left;
+            let expires_at = in_flight_expiry(now, left);
+            // A record counts as absent once `expires_at < epoch seconds now`.
+            let first_second_absent = expires_at + 1;
+            assert!(
+                Duration::from_secs(first_second_absent) >= deadline + IN_FLIGHT_MARGIN,
+                "{now_ms} + {left_ms}: expires at {expires_at}"
+            );
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 #![recursion_limit = "256"]
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::time::{Duration, SystemTime};
 use wa_dispatch::{App, Config, Invocation};
 
@@ -29,11 +29,14 @@ async fn main() -> Result<(), Error> {
         );
     }
     let app: &'static App = Box::leak(Box::new(App::new(config)));
-    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
-        let invocation =
-            Invocation::new(event.context.request_id.clone(), time_left(&event.context));
-        wa_dispatch::handle(event.payload, &invocation, app).await
-    }))
+    // The event as its text: a send request's numbers are sent as written there.
+    lambda_runtime::run_concurrent(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let invocation =
+                Invocation::new(event.context.request_id.clone(), time_left(&event.context));
+            wa_dispatch::handle(event.payload.get(), &invocation, app).await
+        },
+    ))
     .await
 }
 

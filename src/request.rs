@@ -4,7 +4,9 @@
 use crate::error::{ApiError, Code};
 use crate::phone::{Country, Phone};
 use crate::providers::ProviderKind;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The send request's top-level fields (contract section 2).
@@ -93,9 +95,42 @@ impl fmt::Debug for Variables {
 
 impl SendRequest {
     /// Parses a send request. `header_key` is the HTTP `Idempotency-Key` header, used when
-    /// the body carries none; `default_provider` is `DEFAULT_PROVIDER`.
+    /// the body carries none; `default_provider` is `DEFAULT_PROVIDER`. Number variables
+    /// are read as serde_json prints them; `parse_document` keeps them as written.
     pub fn parse(
         value: &Value,
+        default_provider: Option<ProviderKind>,
+        header_key: Option<&str>,
+    ) -> Result<SendRequest, ApiError> {
+        SendRequest::parse_with(value, None, default_provider, header_key)
+    }
+
+    /// Parses the send request `value` whose JSON text is `text`: number variables are
+    /// taken from the text exactly as written (`1.50`, `1e2`, 21 digits; contract section 3).
+    pub fn parse_document(
+        value: &Value,
+        text: &str,
+        default_provider: Option<ProviderKind>,
+        header_key: Option<&str>,
+    ) -> Result<SendRequest, ApiError> {
+        // The same document read again, keeping each top-level field's text; duplicate keys
+        // resolve as in `value` (the last one wins).
+        let fields: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(|_| {
+            ApiError::new(
+                Code::InvalidRequest,
+                "the send request must be a JSON object",
+            )
+        })?;
+        let exact = fields
+            .get("variables")
+            .map(|raw| ExactVariables::read(raw))
+            .transpose()?;
+        SendRequest::parse_with(value, exact.as_ref(), default_provider, header_key)
+    }
+
+    fn parse_with(
+        value: &Value,
+        exact: Option<&ExactVariables>,
         default_provider: Option<ProviderKind>,
         header_key: Option<&str>,
     ) -> Result<SendRequest, ApiError> {
@@ -137,7 +172,7 @@ impl SendRequest {
             ApiError::new(Code::InvalidPhone, format!("`to` {why}")).with_field("to")
         })?;
         let template = parse_template(body.get("template"), provider)?;
-        let variables = parse_variables(body.get("variables"), provider)?;
+        let variables = parse_variables(body.get("variables"), exact, provider)?;
         let recipient_name = optional_str(body, "recipient_name", 255)?.map(str::to_string);
         let media_url = optional_str(body, "media_url", 2048)?
             .map(|url| parse_media_url(url, provider))
@@ -168,6 +203,19 @@ impl SendRequest {
             bitbybit,
             autocalls,
         })
+    }
+}
+
+impl SendRequest {
+    /// The request's values a provider's answer must never echo back (variable values,
+    /// the recipient's name, the media URL).
+    pub fn personal_values(&self) -> impl Iterator<Item = &str> {
+        self.variables
+            .entries
+            .iter()
+            .map(|(_, v)| v.as_str())
+            .chain(self.recipient_name.as_deref())
+            .chain(self.media_url.as_deref())
     }
 }
 
@@ -224,7 +272,43 @@ fn parse_template(value: Option<&Value>, provider: ProviderKind) -> Result<Templ
     }
 }
 
-fn parse_variables(value: Option<&Value>, provider: ProviderKind) -> Result<Variables, ApiError> {
+/// The text of each variable as the request wrote it, by position or by name.
+enum ExactVariables {
+    List(Vec<Box<RawValue>>),
+    Named(BTreeMap<String, Box<RawValue>>),
+    Neither,
+}
+
+impl ExactVariables {
+    fn read(raw: &RawValue) -> Result<Self, ApiError> {
+        let unreadable =
+            || ApiError::invalid("variables", "`variables` must be an array or an object");
+        Ok(match raw.get().trim_start().as_bytes().first() {
+            Some(b'[') => {
+                ExactVariables::List(serde_json::from_str(raw.get()).map_err(|_| unreadable())?)
+            }
+            Some(b'{') => {
+                ExactVariables::Named(serde_json::from_str(raw.get()).map_err(|_| unreadable())?)
+            }
+            _ => ExactVariables::Neither,
+        })
+    }
+
+    fn text<'a>(exact: Option<&'a Self>, index: usize, name: &str) -> Option<&'a str> {
+        let raw = match exact? {
+            ExactVariables::List(items) => items.get(index)?,
+            ExactVariables::Named(map) => map.get(name)?,
+            ExactVariables::Neither => return None,
+        };
+        Some(raw.get().trim())
+    }
+}
+
+fn parse_variables(
+    value: Option<&Value>,
+    exact: Option<&ExactVariables>,
+    provider: ProviderKind,
+) -> Result<Variables, ApiError> {
     let entries: Vec<(String, String)> = match value {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => {
@@ -233,9 +317,10 @@ fn parse_variables(value: Option<&Value>, provider: ProviderKind) -> Result<Vari
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
+                    let written = ExactVariables::text(exact, i, "");
                     Ok((
                         (i + 1).to_string(),
-                        variable_value(v, &format!("variables[{i}]"))?,
+                        variable_value(v, written, &format!("variables[{i}]"))?,
                     ))
                 })
                 .collect::<Result<_, ApiError>>()?
@@ -252,7 +337,8 @@ fn parse_variables(value: Option<&Value>, provider: ProviderKind) -> Result<Vari
                             "a variable name must have 1 to 128 characters",
                         ));
                     }
-                    Ok((k.clone(), variable_value(v, &field)?))
+                    let written = ExactVariables::text(exact, usize::MAX, k);
+                    Ok((k.clone(), variable_value(v, written, &field)?))
                 })
                 .collect::<Result<Vec<_>, ApiError>>()?;
             if provider == ProviderKind::Bitbybit {
@@ -300,10 +386,12 @@ fn check_count(len: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn variable_value(value: &Value, field: &str) -> Result<String, ApiError> {
+/// A variable's value as text. A number is sent as `written` in the request when its text
+/// is known, not as serde_json would print it again.
+fn variable_value(value: &Value, written: Option<&str>, field: &str) -> Result<String, ApiError> {
     let text = match value {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => written.map_or_else(|| n.to_string(), str::to_string),
         _ => {
             return Err(ApiError::invalid(
                 field,

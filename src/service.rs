@@ -4,8 +4,8 @@
 
 use crate::error::{ApiError, Code};
 use crate::idempotency::Claim;
-use crate::providers::transport::{bounded, cutoff};
-use crate::providers::{Accepted, ProviderKind, ProviderRequest};
+use crate::providers::transport::{bounded, cutoff, MAX_RETRY_AFTER};
+use crate::providers::{Accepted, ProviderKind, ProviderRequest, Redact};
 use crate::request::SendRequest;
 use crate::secrets::Credentials;
 use crate::App;
@@ -22,9 +22,11 @@ pub struct Invocation {
 
 impl Invocation {
     pub fn new(request_id: impl Into<String>, time_left: Duration) -> Self {
+        // No Lambda invocation lasts longer than this; a larger time left is not believed.
+        const LONGEST: Duration = Duration::from_secs(15 * 60);
         Invocation {
             request_id: request_id.into(),
-            deadline: Instant::now() + time_left,
+            deadline: Instant::now() + time_left.min(LONGEST),
         }
     }
 }
@@ -70,13 +72,24 @@ impl Outcome {
 }
 
 impl App {
-    /// Sends one request given as JSON. `header_key` is an `Idempotency-Key` header.
+    /// Sends one request given as JSON text (the text, so that numbers are sent as
+    /// written). `header_key` is an `Idempotency-Key` header.
     pub async fn send(
         &self,
-        body: &Value,
+        text: &str,
         header_key: Option<&str>,
         invocation: &Invocation,
     ) -> Outcome {
+        let body = match serde_json::from_str::<Value>(text) {
+            Ok(body) => body,
+            Err(e) => {
+                let error = ApiError::new(
+                    Code::InvalidRequest,
+                    format!("the body is not valid JSON: {e}"),
+                );
+                return Outcome::error(&error, &invocation.request_id, Report::default());
+            }
+        };
         let mut report = Report {
             client_reference: body
                 .get("client_reference")
@@ -84,7 +97,9 @@ impl App {
                 .map(|s| crate::telemetry::clean(s, 256)),
             ..Report::default()
         };
-        let request = match SendRequest::parse(body, self.config.default_provider, header_key) {
+        let parsed =
+            SendRequest::parse_document(&body, text, self.config.default_provider, header_key);
+        let request = match parsed {
             Ok(request) => request,
             Err(error) => return Outcome::error(&error, &invocation.request_id, report),
         };
@@ -107,7 +122,17 @@ impl App {
             },
             _ => None,
         };
-        let result = self.deliver(&request, invocation, &mut report).await;
+        let mut result = self.deliver(&request, invocation, &mut report).await;
+        if guarded.is_some() {
+            // Under a key, a send that may have happened is final: no retry may send again.
+            result = result.map_err(|e| {
+                if e.maybe_sent {
+                    e.into_delivery_unknown()
+                } else {
+                    e
+                }
+            });
+        }
         // Only final answers are kept; a retryable failure frees the key for the retry.
         let is_final = result.as_ref().err().is_none_or(|e| !e.code.retryable());
         let outcome = answer(result, true, invocation, report);
@@ -191,12 +216,18 @@ impl App {
         }
         report.provider_status = Some(exchange.answer.status);
         report.provider_latency = Some(exchange.latency);
-        let accepted = provider.interpret(&exchange.answer).map_err(|mut error| {
-            if error.code == Code::RateLimited {
-                error.retry_after = exchange.retry_after.or(Some(Duration::from_secs(1)));
-            }
-            error
-        })?;
+        let redact = Redact::new(credentials.api_key.expose(), request.personal_values());
+        let accepted = provider
+            .interpret(&exchange.answer, &redact)
+            .map_err(|mut error| {
+                if error.code == Code::RateLimited {
+                    error.retry_after = exchange
+                        .retry_after
+                        .map(|wait| wait.min(MAX_RETRY_AFTER))
+                        .or(Some(Duration::from_secs(1)));
+                }
+                error
+            })?;
         Ok(success_document(request, accepted, &invocation.request_id))
     }
 

@@ -10,27 +10,43 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber: `RUST_LOG` (default `info`), `LOG_FORMAT` json or text.
+/// Whatever `RUST_LOG` asks, other crates log at `info` at most: at `debug` and `trace` the
+/// runtime, the AWS SDK and the HTTP stack print events, headers and bodies (an
+/// `Authorization` JWT, a `SecretString`, a DynamoDB item, a provider request).
 pub fn init(format: LogFormat) -> Result<(), String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{filter::FilterExt, Layer};
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec)
             .map_err(|e| format!("configuration: RUST_LOG is not a log filter: {e}"))?,
         _ => EnvFilter::new("info"),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
-    let result = match format {
-        LogFormat::Json => builder
+    let filter = filter.and(tracing_subscriber::filter::filter_fn(
+        never_verbose_elsewhere,
+    ));
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stdout);
+    let layer = match format {
+        LogFormat::Json => layer
             .json()
             .flatten_event(true)
             // The current span is the runtime's "Lambda runtime invoke" span: every line of an
             // invocation carries its `span.requestId`, even with several invocations in flight.
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
-        LogFormat::Text => builder.without_time().try_init(),
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Text => layer.without_time().with_filter(filter).boxed(),
     };
-    result.map_err(|e| e.to_string())
+    tracing_subscriber::registry()
+        .with(layer)
+        .try_init()
+        .map_err(|e| e.to_string())
+}
+
+/// Our own lines at any level; every other crate's at `info` and above only.
+pub fn never_verbose_elsewhere(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("wa_dispatch") || *meta.level() <= tracing::Level::INFO
 }
 
 /// A caller's string made safe for a log line: printable, one line, bounded.

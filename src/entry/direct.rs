@@ -9,9 +9,9 @@ use crate::App;
 use serde_json::Value;
 use std::time::Instant;
 
-pub async fn handle(event: Value, invocation: &Invocation, app: &App) -> Value {
+pub async fn handle(event: &str, invocation: &Invocation, app: &App) -> Value {
     let started = Instant::now();
-    let outcome = app.send(&event, None, invocation).await;
+    let outcome = app.send(event, None, invocation).await;
     finish(
         app,
         "direct",

@@ -58,17 +58,22 @@ enum Shape {
     Direct,
 }
 
-/// Handles one Lambda event of any supported shape.
+/// Handles one Lambda event of any supported shape, given as its JSON text (a send
+/// request's numbers are sent as written there).
 pub async fn handle(
-    event: Value,
+    text: &str,
     invocation: &Invocation,
     app: &App,
 ) -> Result<Value, FunctionError> {
+    let event: Value = serde_json::from_str(text).map_err(|e| FunctionError::Malformed {
+        source_name: "Lambda",
+        reason: e.to_string(),
+    })?;
     match detect(&event)? {
         Shape::Sqs => sqs::handle(event, invocation, app).await,
-        Shape::EventBridge => eventbridge::handle(event, invocation, app).await,
+        Shape::EventBridge => eventbridge::handle(event, text, invocation, app).await,
         Shape::Http(origin) => http::handle(event, origin, invocation, app).await,
-        Shape::Direct => Ok(direct::handle(event, invocation, app).await),
+        Shape::Direct => Ok(direct::handle(text, invocation, app).await),
     }
 }
 

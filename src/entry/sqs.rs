@@ -109,19 +109,10 @@ async fn send_group(
 /// Sends one record; `true` only when the provider accepted it.
 async fn send_record(app: &App, record: &SqsMessage, invocation: &Invocation) -> bool {
     let started = Instant::now();
-    let outcome = match serde_json::from_str::<Value>(record.body.as_deref().unwrap_or("")) {
-        Ok(body) => {
-            app.send(&body, record.message_id.as_deref(), invocation)
-                .await
-        }
-        Err(e) => {
-            let error = ApiError::new(
-                Code::InvalidRequest,
-                format!("the record body is not valid JSON: {e}"),
-            );
-            Outcome::error(&error, &invocation.request_id, Report::default())
-        }
-    };
+    let body = record.body.as_deref().unwrap_or("");
+    let outcome = app
+        .send(body, record.message_id.as_deref(), invocation)
+        .await;
     log_record(app, invocation, record, &outcome, started);
     outcome.http_status == 200
 }

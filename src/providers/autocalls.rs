@@ -3,7 +3,7 @@
 
 use super::{
     endpoint, json_body, refusal, undocumented, Accepted, Auth, Match, Provider, ProviderKind,
-    ProviderRequest, RawAnswer, Row,
+    ProviderRequest, RawAnswer, Redact, Row, MAX_CODE_CHARS, MAX_ID_CHARS,
 };
 use crate::error::{ApiError, Code};
 use crate::request::{SendRequest, Template};
@@ -147,7 +147,7 @@ impl Provider for Autocalls {
         })
     }
 
-    fn interpret(&self, answer: &RawAnswer) -> Result<Accepted, ApiError> {
+    fn interpret(&self, answer: &RawAnswer, redact: &Redact) -> Result<Accepted, ApiError> {
         let json = json_body(answer);
         let field = |name: &str| json.as_ref().and_then(|j| j.get(name));
         if answer.status == 200 {
@@ -167,11 +167,11 @@ impl Provider for Autocalls {
                             .collect();
                     let status = field("status")
                         .and_then(Value::as_str)
-                        .map(str::to_lowercase)
+                        .map(|s| redact.id(&s.to_lowercase(), MAX_CODE_CHARS))
                         .unwrap_or_else(|| "accepted".into());
                     Ok(Accepted {
                         status,
-                        message_id: sid.to_string(),
+                        message_id: redact.id(sid, MAX_ID_CHARS),
                         details,
                     })
                 }
@@ -184,7 +184,7 @@ impl Provider for Autocalls {
         }
         let code = field("error_code").and_then(Value::as_str);
         let message = field("error").and_then(Value::as_str);
-        Err(refusal(self.kind(), TABLE, answer, code, message))
+        Err(refusal(self.kind(), TABLE, answer, code, message, redact))
     }
 }
 
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn success_carries_the_sid_and_the_other_ids() {
         let ok = provider()
-            .interpret(&answer(200, r#"{"success":true,"conversation_id":1234,"message_id":567,"whatsapp_message_id":890,"message_sid":"SMx","status":"Queued"}"#))
+            .interpret(&answer(200, r#"{"success":true,"conversation_id":1234,"message_id":567,"whatsapp_message_id":890,"message_sid":"SMx","status":"Queued"}"#), &Redact::none())
             .unwrap();
         assert_eq!(
             (ok.status.as_str(), ok.message_id.as_str()),
@@ -322,7 +322,9 @@ mod tests {
             let body = format!(
                 r#"{{"success":false,"error":"Sender is not online. Current status: Offline","error_code":"{theirs}"}}"#
             );
-            let err = provider().interpret(&answer(status, &body)).unwrap_err();
+            let err = provider()
+                .interpret(&answer(status, &body), &Redact::none())
+                .unwrap_err();
             assert_eq!(
                 (err.code.as_str(), err.http_status(), err.code.retryable()),
                 (ours, http, retryable),
@@ -344,7 +346,7 @@ mod tests {
         ] {
             assert_eq!(
                 provider()
-                    .interpret(&answer(status, body))
+                    .interpret(&answer(status, body), &Redact::none())
                     .unwrap_err()
                     .code,
                 Code::ProviderUnavailable,
@@ -356,7 +358,9 @@ mod tests {
     #[test]
     fn echoed_phone_numbers_are_masked_in_messages() {
         let body = r#"{"success":false,"error":"Invalid phone number +14155551234","error_code":"INVALID_PHONE"}"#;
-        let err = provider().interpret(&answer(422, body)).unwrap_err();
+        let err = provider()
+            .interpret(&answer(422, body), &Redact::none())
+            .unwrap_err();
         assert_eq!(err.message, "Invalid phone number +*******1234");
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{
     endpoint, json_body, refusal, undocumented, Accepted, Auth, Match, Provider, ProviderKind,
-    ProviderRequest, RawAnswer, Row,
+    ProviderRequest, RawAnswer, Redact, Row, MAX_CODE_CHARS, MAX_ID_CHARS,
 };
 use crate::error::{ApiError, Code};
 use crate::request::{SendRequest, Template};
@@ -102,7 +102,7 @@ impl Provider for Bitbybit {
         })
     }
 
-    fn interpret(&self, answer: &RawAnswer) -> Result<Accepted, ApiError> {
+    fn interpret(&self, answer: &RawAnswer, redact: &Redact) -> Result<Accepted, ApiError> {
         let json = json_body(answer);
         if answer.status == 200 {
             let data = json.as_ref().and_then(|j| j.get("data"));
@@ -114,13 +114,13 @@ impl Provider for Bitbybit {
                     let mut details = Map::new();
                     if let Some(ts) = data
                         .and_then(|d| d.get("timestamp"))
-                        .filter(|t| t.is_string())
+                        .and_then(Value::as_str)
                     {
-                        details.insert("timestamp".into(), ts.clone());
+                        details.insert("timestamp".into(), redact.id(ts, MAX_CODE_CHARS).into());
                     }
                     Ok(Accepted {
                         status: "accepted".into(),
-                        message_id: id.to_string(),
+                        message_id: redact.id(id, MAX_ID_CHARS),
                         details,
                     })
                 }
@@ -130,7 +130,7 @@ impl Provider for Bitbybit {
         let error = json.as_ref().and_then(|j| j.get("error"));
         let code = error.and_then(|e| e.get("code")).and_then(Value::as_str);
         let message = error.and_then(|e| e.get("message")).and_then(Value::as_str);
-        Err(refusal(self.kind(), TABLE, answer, code, message))
+        Err(refusal(self.kind(), TABLE, answer, code, message, redact))
     }
 }
 
@@ -180,10 +180,13 @@ mod tests {
     #[test]
     fn success_carries_message_id2_and_timestamp() {
         let ok = provider()
-            .interpret(&answer(
-                200,
-                r#"{"data":{"messageId2":"wamid.1","timestamp":"2026-01-15T14:00:00Z"}}"#,
-            ))
+            .interpret(
+                &answer(
+                    200,
+                    r#"{"data":{"messageId2":"wamid.1","timestamp":"2026-01-15T14:00:00Z"}}"#,
+                ),
+                &Redact::none(),
+            )
             .unwrap();
         assert_eq!(ok.message_id, "wamid.1");
         assert_eq!(ok.status, "accepted");
@@ -208,7 +211,9 @@ mod tests {
         ];
         for (status, theirs, ours, http, retryable) in cases {
             let body = format!(r#"{{"error":{{"code":"{theirs}","message":"m"}}}}"#);
-            let err = provider().interpret(&answer(status, &body)).unwrap_err();
+            let err = provider()
+                .interpret(&answer(status, &body), &Redact::none())
+                .unwrap_err();
             assert_eq!(
                 (err.code.as_str(), err.http_status(), err.code.retryable()),
                 (ours, http, retryable),
@@ -228,7 +233,9 @@ mod tests {
             (200, "<html>ok</html>"),
             (502, "<html><body>Bad Gateway</body></html>"),
         ] {
-            let err = provider().interpret(&answer(status, body)).unwrap_err();
+            let err = provider()
+                .interpret(&answer(status, body), &Redact::none())
+                .unwrap_err();
             assert_eq!(err.code, Code::ProviderUnavailable, "{status} {body}");
         }
     }

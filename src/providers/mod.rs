@@ -3,10 +3,12 @@
 
 mod autocalls;
 mod bitbybit;
+mod redact;
 pub mod transport;
 
 pub use autocalls::Autocalls;
 pub use bitbybit::Bitbybit;
+pub use redact::Redact;
 
 use crate::error::ApiError;
 use crate::request::SendRequest;
@@ -79,7 +81,8 @@ pub trait Provider: Send + Sync {
         credentials: &Credentials,
     ) -> Result<ProviderRequest, ApiError>;
     /// Maps an answer to acceptance or to the contract's error, by the provider's table.
-    fn interpret(&self, answer: &RawAnswer) -> Result<Accepted, ApiError>;
+    /// Every string taken from the answer goes through `redact`.
+    fn interpret(&self, answer: &RawAnswer, redact: &Redact) -> Result<Accepted, ApiError>;
 }
 
 /// The providers by kind, built once per instance.
@@ -129,8 +132,20 @@ fn json_body(answer: &RawAnswer) -> Option<Value> {
         .flatten()
 }
 
-/// An answer outside the provider's documentation: never success, always retryable.
+/// Bounds for strings taken from a provider's answer (contract section 10).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+pub const MAX_CODE_CHARS: usize = 64;
+pub const MAX_ID_CHARS: usize = 256;
+
+/// An answer outside the provider's documentation: never success, always retryable. A 3xx
+/// (never followed) or a 4xx is a refusal of the request, so nothing was sent; any other
+/// status (an undocumented 5xx, a 200 we cannot read) may come after the provider acted.
 fn undocumented(kind: ProviderKind, answer: &RawAnswer, what: &str) -> ApiError {
+    let what = if (300..400).contains(&answer.status) {
+        "a redirect, which is never followed"
+    } else {
+        what
+    };
     let mut error = ApiError::new(
         crate::error::Code::ProviderUnavailable,
         format!(
@@ -141,6 +156,7 @@ fn undocumented(kind: ProviderKind, answer: &RawAnswer, what: &str) -> ApiError 
     )
     .with_provider(kind.as_str());
     error.provider_status = Some(answer.status);
+    error.maybe_sent = !(300..500).contains(&answer.status);
     error
 }
 
@@ -177,55 +193,32 @@ fn refusal(
     answer: &RawAnswer,
     provider_code: Option<&str>,
     provider_message: Option<&str>,
+    redact: &Redact,
 ) -> ApiError {
-    let Some(row) = table
-        .iter()
-        .find(|row| row.status == answer.status && row.provider_code.matches(provider_code))
-    else {
+    let provider_code = provider_code.map(|code| redact.id(code, MAX_CODE_CHARS));
+    let Some(row) = table.iter().find(|row| {
+        row.status == answer.status && row.provider_code.matches(provider_code.as_deref())
+    }) else {
         let what = if answer.status >= 500 {
             "a server error"
         } else {
             "an undocumented answer"
         };
         let mut error = undocumented(kind, answer, what);
-        error.provider_code = provider_code.map(str::to_string);
+        error.provider_code = provider_code;
         return error;
     };
-    let message = provider_message.map(safe_message).unwrap_or_else(|| {
-        format!(
-            "{} refused the request (HTTP {})",
-            kind.as_str(),
-            answer.status
-        )
-    });
+    let message = provider_message
+        .map(|m| redact.text(m, MAX_MESSAGE_CHARS))
+        .unwrap_or_else(|| {
+            format!(
+                "{} refused the request (HTTP {})",
+                kind.as_str(),
+                answer.status
+            )
+        });
     let mut error = ApiError::new(row.code, message).with_provider(kind.as_str());
     error.provider_status = Some(answer.status);
-    error.provider_code = provider_code.map(str::to_string);
+    error.provider_code = provider_code;
     error
-}
-
-/// A provider's message, made safe to pass on: bounded, one line, and with any long run
-/// of digits (a phone number the provider echoed) masked.
-pub fn safe_message(message: &str) -> String {
-    let mut out = String::new();
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.len() >= 6 {
-            out.push_str(&"*".repeat(digits.len() - 4));
-            out.push_str(&digits[digits.len() - 4..]);
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in message.chars().take(300) {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        flush(&mut digits, &mut out);
-        out.push(if c.is_control() { ' ' } else { c });
-    }
-    flush(&mut digits, &mut out);
-    out
 }

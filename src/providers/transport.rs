@@ -1,13 +1,16 @@
 //! The HTTP exchange with a provider, shared by all of them: one pooled client, a time
 //! budget per call, capped answer bodies, and retries only where the provider certainly
 //! did not get the request (README "Retry policy"), so that our own retry never sends twice.
+//! Every failure says whether the request may have reached the provider (contract
+//! section 7), and nothing a provider answers can redirect the key elsewhere, overflow a
+//! clock or hold a send past its deadline (section 10).
 
 use super::{Auth, ProviderKind, ProviderRequest, RawAnswer};
 use crate::error::{ApiError, Code};
 use crate::pacing::Pacer;
 use crate::secrets::ApiKey;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 /// Answers larger than this are not a documented provider answer.
@@ -35,6 +38,8 @@ pub async fn bounded<T>(
 const CONNECT_ATTEMPTS: u32 = 3;
 /// Provider 429s waited out within one send.
 const RATE_LIMIT_ATTEMPTS: u32 = 4;
+/// The longest `Retry-After` we pass on to a caller; a provider's larger value is absurd.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 pub struct Transport {
     client: reqwest::Client,
@@ -51,12 +56,17 @@ pub struct Exchange {
 impl Transport {
     pub fn new(timeout: Duration, pool_idle_timeout: Duration) -> Self {
         let client = reqwest::Client::builder()
+            // A redirect would carry the key, the number and the variables to another host
+            // (reqwest keeps custom headers across hosts); a 3xx is answered, not followed.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(pool_idle_timeout)
             .tcp_keepalive(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(3))
             .user_agent(concat!("wa-dispatch/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_default();
+            // Not `unwrap_or_default`: a default client would follow redirects. Building
+            // fails only when the TLS backend cannot start, at init, before any event.
+            .expect("the provider HTTP client builds");
         Transport { client, timeout }
     }
 
@@ -75,7 +85,7 @@ impl Transport {
         let mut limited = 0;
         loop {
             // Nothing is sent, paced or not, once no time is left for an answer.
-            self.budget(deadline).ok_or_else(|| timeout(kind))?;
+            self.budget(deadline).ok_or_else(|| no_time_left(kind))?;
             if let Some(pacer) = pacer {
                 pacer.wait(key, cutoff(deadline)).await.map_err(|_| {
                     rate_limited(
@@ -85,9 +95,10 @@ impl Transport {
                     )
                 })?;
             }
-            let budget = self.budget(deadline).ok_or_else(|| timeout(kind))?;
+            let budget = self.budget(deadline).ok_or_else(|| no_time_left(kind))?;
             match tokio::time::timeout(budget, self.attempt(auth, key, request)).await {
-                Err(_) => return Err(timeout(kind)),
+                // The request may have been written before time ran out.
+                Err(_) => return Err(timeout(kind).maybe_sent()),
                 Ok(Err(error)) if error.is_connect() && refused + 1 < CONNECT_ATTEMPTS => {
                     refused += 1;
                     tracing::warn!(
@@ -101,7 +112,13 @@ impl Transport {
                 Ok(Ok((answer, retry_after))) => {
                     if answer.status == 429 && limited + 1 < RATE_LIMIT_ATTEMPTS {
                         let wait = retry_after.unwrap_or_else(|| backoff(limited + 2));
-                        if Instant::now() + wait + SAFETY_MARGIN * 2 < deadline {
+                        // A wait of any size is checked against the time left, never added
+                        // blindly to a clock.
+                        let fits = Instant::now()
+                            .checked_add(wait)
+                            .and_then(|t| t.checked_add(SAFETY_MARGIN * 2))
+                            .is_some_and(|t| t < deadline);
+                        if fits {
                             limited += 1;
                             tracing::warn!(
                                 provider = kind.as_str(),
@@ -163,9 +180,8 @@ impl Transport {
                 .map(str::to_string)
         };
         let content_type = header(CONTENT_TYPE);
-        let retry_after = header(RETRY_AFTER)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after =
+            header(RETRY_AFTER).and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
             if body.len() + chunk.len() > MAX_ANSWER_BYTES {
@@ -193,8 +209,37 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 async fn sleep_within(wait: Duration, deadline: Instant) {
-    let until = (Instant::now() + wait).min(deadline);
+    let until = Instant::now()
+        .checked_add(wait)
+        .map_or(deadline, |t| t.min(deadline));
     tokio::time::sleep_until(until).await;
+}
+
+/// `Retry-After` in either form of RFC 9110 (section 10.2.3): a number of seconds, or an
+/// HTTP date. A number too large for a clock is kept as the largest wait (callers cap it by
+/// the time left); a negative number, a date in the past or garbage is no wait at all.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
+    }
+    use aws_sdk_secretsmanager::primitives::{DateTime, DateTimeFormat};
+    let date = DateTime::from_str(value, DateTimeFormat::HttpDate).ok()?;
+    let at = SystemTime::try_from(date).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn no_time_left(kind: ProviderKind) -> ApiError {
+    ApiError::new(
+        Code::ProviderTimeout,
+        format!(
+            "too little time was left to wait for {}; nothing was sent",
+            kind.as_str()
+        ),
+    )
+    .with_provider(kind.as_str())
 }
 
 fn timeout(kind: ProviderKind) -> ApiError {
@@ -214,18 +259,25 @@ fn rate_limited(kind: ProviderKind, message: &str, retry_after: Option<Duration>
     error
 }
 
+/// A failure of the exchange itself. Only a failed connection is certain to have sent
+/// nothing; a reset or a timeout after connecting may have come after the request was
+/// written (hyper itself retries a pooled connection that closed before it wrote).
 fn transport_error(kind: ProviderKind, error: &reqwest::Error) -> ApiError {
-    if error.is_timeout() {
-        return timeout(kind);
+    let name = kind.as_str();
+    if error.is_connect() {
+        return ApiError::new(
+            Code::ProviderUnavailable,
+            format!("{name} could not be reached; nothing was sent"),
+        )
+        .with_provider(name);
     }
-    let what = if error.is_connect() {
-        "could not be reached"
-    } else {
-        "closed the connection or sent an unreadable answer"
-    };
+    if error.is_timeout() {
+        return timeout(kind).maybe_sent();
+    }
     ApiError::new(
         Code::ProviderUnavailable,
-        format!("{} {what}", kind.as_str()),
+        format!("{name} closed the connection or sent an unreadable answer"),
     )
-    .with_provider(kind.as_str())
+    .with_provider(name)
+    .maybe_sent()
 }

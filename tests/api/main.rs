@@ -2,6 +2,7 @@
 //! wiremock, Secrets Manager by moto in server mode.
 
 mod concurrency;
+mod delivery;
 mod errors;
 mod event_sources;
 mod faults;

@@ -11,6 +11,7 @@ use crate::request::is_printable_token;
 use crate::service::{Invocation, Outcome, Report};
 use crate::App;
 use envelope::{Answer, HttpRequest};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -108,8 +109,8 @@ fn route(path: &str, stage: Option<&str>) -> Option<Route> {
     })
 }
 
-/// Checks media type and size, then parses: nothing is parsed that is too large.
-fn read_body(request: &HttpRequest, route: Route) -> Result<Value, ApiError> {
+/// Checks media type and size, then gives the body's text: nothing too large is read.
+fn read_body(request: &HttpRequest, route: Route) -> Result<String, ApiError> {
     if let Some(content_type) = request.header("content-type") {
         let essence = content_type
             .split(';')
@@ -148,15 +149,32 @@ fn read_body(request: &HttpRequest, route: Route) -> Result<Value, ApiError> {
             "the body is empty; a JSON send request is expected",
         ));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|_| {
         ApiError::new(
             Code::InvalidRequest,
-            format!("the body is not valid JSON: {e}"),
+            "the body is not valid JSON: it is not UTF-8 text",
         )
     })
 }
 
-async fn batch(app: &App, body: &Value, invocation: &Invocation, started: Instant) -> Answer {
+/// The batch's entries as written, so that each entry's numbers are sent as written.
+#[derive(serde::Deserialize)]
+struct BatchText<'a> {
+    #[serde(borrow)]
+    messages: Vec<&'a RawValue>,
+}
+
+async fn batch(app: &App, text: &str, invocation: &Invocation, started: Instant) -> Answer {
+    let body: Value = match serde_json::from_str(text) {
+        Ok(body) => body,
+        Err(e) => {
+            let error = ApiError::new(
+                Code::InvalidRequest,
+                format!("the body is not valid JSON: {e}"),
+            );
+            return rejected(app, &invocation.request_id, &error, started);
+        }
+    };
     let messages = match body.as_object() {
         Some(envelope) if envelope.keys().any(|k| k != "messages") => {
             let unknown = envelope
@@ -185,13 +203,17 @@ async fn batch(app: &App, body: &Value, invocation: &Invocation, started: Instan
             "the batch must be a JSON object with `messages`",
         )),
     };
-    let messages = match messages {
-        Ok(messages) => messages,
+    let entries = messages.and_then(|_| {
+        serde_json::from_str::<BatchText>(text)
+            .map_err(|e| ApiError::invalid("messages", format!("`messages` cannot be read: {e}")))
+    });
+    let entries = match entries {
+        Ok(entries) => entries.messages,
         Err(error) => return rejected(app, &invocation.request_id, &error, started),
     };
     // Entries run concurrently; the instance's send permits and pacing bound them.
     let outcomes =
-        futures_util::future::join_all(messages.iter().map(|m| app.send(m, None, invocation)))
+        futures_util::future::join_all(entries.iter().map(|m| app.send(m.get(), None, invocation)))
             .await;
     let results: Vec<Value> = outcomes
         .iter()

@@ -4,6 +4,7 @@
 
 pub mod arrivals;
 pub mod aws;
+pub mod hostile;
 pub mod runtime;
 
 use serde_json::{json, Value};
@@ -162,7 +163,7 @@ impl TestApp {
 
     pub async fn invoke_with(&self, event: Value, time_left: Duration) -> Result<Value, String> {
         let invocation = Invocation::new("lambda-req-1", time_left);
-        wa_dispatch::handle(event, &invocation, &self.app)
+        wa_dispatch::handle(&event.to_string(), &invocation, &self.app)
             .await
             .map_err(|e| e.to_string())
     }
