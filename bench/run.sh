@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 if [[ "${BENCH_ARM64:-0}" == 1 ]]; then
   bash scripts/build-lambda.sh
 fi
-cargo build --quiet --release --bin wa-dispatch --example floor --example bench
+cargo build --quiet --locked --release --bin wa-dispatch --example floor --example bench
 echo "wa-dispatch $(git describe --always --dirty 2>/dev/null || echo '?'), $(date -u +%Y-%m-%d)," \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores), $(uname -sr)"
 echo

@@ -9,5 +9,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 cfn-lint template.yaml
 python scripts/check_template.py
 bash scripts/deny.sh
-cargo test --all-targets
+cargo test --all-targets --locked
 python3 scripts/check_readme.py

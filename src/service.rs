@@ -111,18 +111,21 @@ impl App {
         }
         // Validation came first: a request that cannot be sent writes no record.
         let guarded = match (&self.idempotency, request.idempotency_key.as_deref()) {
-            (Some(guard), Some(key)) => match guard.claim(key, &request, invocation.deadline).await
-            {
-                Ok(Claim::Fresh(ticket)) => Some((guard, ticket)),
-                Ok(Claim::Replay {
-                    http_status,
-                    document,
-                }) => return replay(http_status, document, report),
-                Err(error) => return Outcome::error(&error, &invocation.request_id, report),
-            },
+            // Boxed, as the other AWS and provider work below: the SDK's futures are large, and
+            // on the stack they would overflow a thread's stack in debug builds.
+            (Some(guard), Some(key)) => {
+                match Box::pin(guard.claim(key, &request, invocation.deadline)).await {
+                    Ok(Claim::Fresh(ticket)) => Some((guard, ticket)),
+                    Ok(Claim::Replay {
+                        http_status,
+                        document,
+                    }) => return replay(http_status, document, report),
+                    Err(error) => return Outcome::error(&error, &invocation.request_id, report),
+                }
+            }
             _ => None,
         };
-        let mut result = self.deliver(&request, invocation, &mut report).await;
+        let mut result = Box::pin(self.deliver(&request, invocation, &mut report)).await;
         if guarded.is_some() {
             // Under a key, a send that may have happened is final: no retry may send again.
             result = result.map_err(|e| {
@@ -137,15 +140,14 @@ impl App {
         let is_final = result.as_ref().err().is_none_or(|e| !e.code.retryable());
         let outcome = answer(result, true, invocation, report);
         if let Some((guard, ticket)) = guarded {
-            guard
-                .finish(
-                    ticket,
-                    outcome.http_status,
-                    &outcome.document,
-                    is_final,
-                    invocation.deadline,
-                )
-                .await;
+            Box::pin(guard.finish(
+                ticket,
+                outcome.http_status,
+                &outcome.document,
+                is_final,
+                invocation.deadline,
+            ))
+            .await;
         }
         outcome
     }

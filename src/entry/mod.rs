@@ -69,11 +69,13 @@ pub async fn handle(
         source_name: "Lambda",
         reason: e.to_string(),
     })?;
+    // Each source's work is boxed: in one `match` of inline futures, a debug build's poll
+    // frame holds all four, which deepens the stack of every invocation.
     match detect(&event)? {
-        Shape::Sqs => sqs::handle(event, invocation, app).await,
-        Shape::EventBridge => eventbridge::handle(event, text, invocation, app).await,
-        Shape::Http(origin) => http::handle(event, origin, invocation, app).await,
-        Shape::Direct => Ok(direct::handle(text, invocation, app).await),
+        Shape::Sqs => Box::pin(sqs::handle(event, invocation, app)).await,
+        Shape::EventBridge => Box::pin(eventbridge::handle(event, text, invocation, app)).await,
+        Shape::Http(origin) => Box::pin(http::handle(event, origin, invocation, app)).await,
+        Shape::Direct => Ok(Box::pin(direct::handle(text, invocation, app)).await),
     }
 }
 

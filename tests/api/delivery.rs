@@ -323,25 +323,38 @@ async fn number_variables_reach_the_provider_exactly_as_written() {
     let autocalls = format!(
         r#"{{"provider":"autocalls","to":"+1 415 555 1234","template":45,"variables":{numbers}}}"#
     );
-    for body in [bitbybit, autocalls] {
+    for body in [&bitbybit, &autocalls] {
         let answer = t
-            .http(http_v2("POST", "/v1/messages", Some(body), &[]))
+            .http(http_v2("POST", "/v1/messages", Some(body.clone()), &[]))
             .await;
         assert_eq!(answer.status, 200, "{:?}", answer.body);
     }
-    let sent: Vec<Value> = t
-        .bitbybit
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .chain(t.autocalls.received_requests().await.unwrap().iter())
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
+    // The same request as an SQS record's body, a direct invocation and EventBridge's detail.
+    let mut sqs = fixture("sqs-batch.json");
+    sqs["Records"] =
+        json!([{"messageId": "numbers-1", "eventSource": "aws:sqs", "body": bitbybit}]);
+    let direct = bitbybit.clone();
+    let eventbridge = format!(
+        r#"{{"id":"numbers-2","detail-type":"send","source":"wa-dispatch.send","detail":{bitbybit}}}"#
+    );
+    for event in [sqs.to_string(), direct, eventbridge] {
+        let answer = t.invoke_text(&event, Duration::from_secs(10)).await;
+        assert!(answer.is_ok(), "{answer:?}");
+    }
+    let sent = |requests: Vec<wiremock::Request>| -> Vec<Value> {
+        requests
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    };
     let written = ["1.50", "1e2", "123456789012345678901", "-0.0"];
-    assert_eq!(sent[0]["params"], json!(written));
+    let bitbybit_sent = sent(t.bitbybit.received_requests().await.unwrap());
+    assert_eq!(bitbybit_sent.len(), 4);
+    for body in bitbybit_sent {
+        assert_eq!(body["params"], json!(written));
+    }
     assert_eq!(
-        sent[1]["variables"],
+        sent(t.autocalls.received_requests().await.unwrap())[0]["variables"],
         json!({"1": written[0], "2": written[1], "3": written[2], "4": written[3]})
     );
 }

@@ -1,11 +1,17 @@
-//! Hostile input: property tests over the event recogniser, the request parser and phone
-//! normalization. No input may panic the function; each gets an answer or a clear error.
+//! Hostile input: property tests over the event recogniser, the request parser, phone
+//! normalization, and provider answers (status, headers, body). No input, from a caller or
+//! from a provider, may panic the function; each gets an answer or a clear error.
 
 use crate::support::*;
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use serde_json::{json, Map, Value};
 use wa_dispatch::phone::{Country, Phone};
+use wa_dispatch::providers::transport::parse_retry_after;
+use wa_dispatch::providers::{Autocalls, Bitbybit, Provider, RawAnswer, Redact};
 use wa_dispatch::request::{SendRequest, TOP_FIELDS};
+use wiremock::matchers::method;
+use wiremock::{Mock, ResponseTemplate};
 
 /// Keys of the event shapes and provider blocks; with the request's own fields, they steer
 /// the recogniser and the parser into their branches.
@@ -99,6 +105,174 @@ proptest! {
             Err(error) => prop_assert!(!error.message.is_empty()),
         }
     }
+}
+
+/// A provider's answer: any status, a content type from those seen in the wild, and a body
+/// that is JSON of any shape (with the providers' own field names) or arbitrary bytes.
+fn provider_answer() -> impl Strategy<Value = RawAnswer> {
+    let body = prop_oneof![
+        json_value().prop_map(|v| v.to_string().into_bytes()),
+        prop::collection::vec(any::<u8>(), 0..64),
+        Just(br#"{"success":true,"message_sid":"SM1"}"#.to_vec()),
+        Just(br#"{"data":{"messageId2":"wamid.1"}}"#.to_vec()),
+    ];
+    let content_type = prop::option::of(prop::sample::select(vec![
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/html",
+        "application/problem+json",
+        "",
+    ]));
+    (prop_oneof![100u16..600, any::<u16>()], content_type, body).prop_map(
+        |(status, content_type, body)| RawAnswer {
+            status,
+            content_type: content_type.map(str::to_string),
+            body,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn provider_answers_never_panic_and_only_a_documented_200_is_success(answer in provider_answer()) {
+        let base = reqwest::Url::parse("https://provider.example").unwrap();
+        let providers: [Box<dyn Provider>; 2] = [Box::new(Bitbybit::new(&base)), Box::new(Autocalls::new(&base))];
+        let redact = Redact::new("sk-key", ["value"]);
+        for provider in &providers {
+            match provider.interpret(&answer, &redact) {
+                Ok(accepted) => {
+                    prop_assert_eq!(answer.status, 200);
+                    prop_assert!(!accepted.message_id.is_empty() && accepted.message_id.chars().count() <= 256);
+                }
+                Err(error) => {
+                    prop_assert!(error.message.chars().count() <= 400, "{}", error.message);
+                    prop_assert!(error.provider_code.as_deref().is_none_or(|c| c.chars().count() <= 64));
+                    prop_assert!(!error.message.contains("sk-key"));
+                    if error.code == wa_dispatch::error::Code::ProviderUnavailable {
+                        // A 3xx or 4xx refused the request; anything else may have sent it.
+                        prop_assert_eq!(error.maybe_sent, !(300..500).contains(&answer.status));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_of_any_text_is_a_bounded_wait_or_none(text in "\\PC{0,40}|[0-9]{1,40}|-[0-9]{1,20}") {
+        let now = std::time::SystemTime::now();
+        if let Some(wait) = parse_retry_after(&text, now) {
+            prop_assert!(text.trim().bytes().all(|b| b.is_ascii_digit()) || wait < std::time::Duration::from_secs(400 * 365 * 86_400));
+        }
+    }
+}
+
+#[test]
+fn retry_after_is_read_in_both_forms() {
+    let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_784_000_000);
+    let secs = |s: &str| parse_retry_after(s, now).map(|d| d.as_secs());
+    assert_eq!(secs("30"), Some(30));
+    assert_eq!(secs(" 7 "), Some(7));
+    assert_eq!(
+        secs("10000000000000000000"),
+        Some(10_000_000_000_000_000_000)
+    );
+    assert_eq!(secs("99999999999999999999999"), Some(u64::MAX));
+    assert_eq!(secs("-5"), None);
+    assert_eq!(secs("1.5"), None);
+    assert_eq!(secs("soon"), None);
+    assert_eq!(secs(""), None);
+    // 2026-07-14T03:33:20Z is `now`; an HTTP date 90 s later, and one in the past.
+    assert_eq!(secs("Tue, 14 Jul 2026 03:34:50 GMT"), Some(90));
+    assert_eq!(secs("Tue, 14 Jul 2026 03:00:00 GMT"), Some(0));
+}
+
+/// Through the whole send path: a provider answering 200 entries of a batch with random
+/// statuses, `Retry-After` values and bodies (a fixed seed, printed) never panics the
+/// function, and every entry gets a contract document.
+#[test]
+fn a_provider_answering_garbage_to_a_whole_batch_panics_nothing() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("provider garbage: ChaCha seed [7; 32]");
+    let mut runner = proptest::test_runner::TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &[7u8; 32],
+        ),
+    );
+    let retry_after = prop_oneof![
+        Just(None),
+        Just(Some("10000000000000000000".to_string())),
+        Just(Some("Tue, 14 Jul 2026 03:34:50 GMT".to_string())),
+        "\\PC{0,12}".prop_map(Some),
+        (0u64..3).prop_map(|n| Some(n.to_string())),
+    ];
+    let answers: Vec<(RawAnswer, Option<String>)> = (0..100)
+        .map(|_| {
+            (provider_answer(), retry_after.clone())
+                .new_tree(&mut runner)
+                .unwrap()
+                .current()
+        })
+        .collect();
+    let t = runtime.block_on(TestApp::with(Options {
+        vars: vec![("PROVIDER_TIMEOUT_MS", "2000".into())],
+        ..Options::default()
+    }));
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let respond = move |_: &wiremock::Request| {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % answers.len();
+        let (answer, retry_after) = &answers[i];
+        // Statuses wiremock cannot send (below 200, above 599) become a 500.
+        let status = if (200..600).contains(&answer.status) {
+            answer.status
+        } else {
+            500
+        };
+        let mut response = ResponseTemplate::new(status).set_body_raw(
+            answer.body.clone(),
+            answer
+                .content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+        );
+        if let Some(value) = retry_after
+            .as_deref()
+            .filter(|v| v.bytes().all(|b| (0x20..0x7f).contains(&b)))
+        {
+            response = response.insert_header("retry-after", value);
+        }
+        response
+    };
+    runtime.block_on(async {
+        Mock::given(method("POST"))
+            .respond_with(respond)
+            .mount(&t.bitbybit)
+            .await;
+        let messages: Vec<Value> = (0..100).map(|_| bitbybit_request()).collect();
+        let answer = t
+            .post("/v1/messages/batch", &json!({ "messages": messages }))
+            .await;
+        assert_eq!(answer.status, 200);
+        let results = answer.body["results"].as_array().unwrap();
+        assert_eq!(results.len(), 100);
+        for result in results {
+            let status = result["http_status"].as_u64().unwrap();
+            if status != 200 {
+                assert!(result["error"]["code"].is_string(), "{result}");
+                assert!(!result["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(SECRET_VARIABLE));
+            }
+        }
+    });
+    drop(t);
 }
 
 #[test]

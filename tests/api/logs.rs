@@ -107,3 +107,65 @@ async fn dry_runs_write_no_metric() {
         "a dry run is neither Sent nor Failed"
     );
 }
+
+/// `RUST_LOG=trace` asks every crate for everything: the runtime would print events (with
+/// their `Authorization` JWT), the AWS SDK the `SecretString` and DynamoDB items, the HTTP
+/// stack the provider request. The function caps other crates at `info`, so none of it is
+/// printed, whatever the level.
+#[tokio::test]
+async fn at_trace_no_phone_variable_key_or_jwt_is_printed() {
+    use crate::support::aws::{self, create_idempotency_table, AwsProxy};
+    use crate::support::runtime::Runtime;
+    use std::time::Duration;
+    setup();
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3YS1kaXNwYXRjaC10ZXN0In0.c2lnbmF0dXJl";
+    let secret_id = format!("wa/trace-{}", std::process::id());
+    aws::put_secret(&secret_id, &default_secret()).await;
+    let table = create_idempotency_table().await;
+    let aws = AwsProxy::start().await;
+    let autocalls = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"template_id": 45}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
+        .mount(&autocalls)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"success": false,
+            "error": format!("{SECRET_VARIABLE} for +1 415 555 1234"), "error_code": "TEMPLATE_MISMATCH"})))
+        .mount(&autocalls)
+        .await;
+    let function = Runtime::start(&[
+        ("RUST_LOG", "trace".to_string()),
+        ("AWS_ENDPOINT_URL", aws.url.clone()),
+        ("PROVIDER_SECRET_ID", secret_id),
+        ("IDEMPOTENCY_TABLE", table),
+        ("AUTOCALLS_BASE_URL", autocalls.uri()),
+    ])
+    .await;
+    let mut keyed = autocalls_request();
+    keyed["idempotency_key"] = json!("trace-1");
+    let http = http_v2(
+        "POST",
+        "/v1/messages",
+        Some(keyed.to_string()),
+        &[("authorization", &format!("Bearer {JWT}"))],
+    );
+    let mut refused = autocalls_request();
+    refused["template"] = json!(46);
+    let mut sqs = fixture("sqs-batch.json");
+    sqs["Records"][0]["body"] = json!(refused.to_string());
+    for event in [http.clone(), http, sqs, autocalls_request()] {
+        function
+            .invoke(event, Duration::from_secs(10))
+            .await
+            .expect("an answer");
+    }
+    let output = function.output();
+    assert!(output.contains("request finished"), "{output}");
+    assert_nothing_forbidden(&output);
+    for leaked in [JWT, "415 555 1234", "+14155551234"] {
+        assert!(!output.contains(leaked), "{leaked:?} printed at trace");
+    }
+}

@@ -22,6 +22,8 @@ fn bad_values_stop_the_function_at_start_naming_the_variable() {
         ("DEFAULT_PROVIDER", "twilio"),
         ("BITBYBIT_BASE_URL", "api.bitbybit.studio"),
         ("AUTOCALLS_BASE_URL", "::not a url"),
+        // Plain http would carry the key in clear text: loopback only.
+        ("AUTOCALLS_BASE_URL", "http://app.autocalls.ai"),
         ("SECRETS_CACHE_TTL_SECONDS", "5m"),
     ] {
         let (code, stderr) = start(&[(variable, value)]);

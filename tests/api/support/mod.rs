@@ -162,8 +162,13 @@ impl TestApp {
     }
 
     pub async fn invoke_with(&self, event: Value, time_left: Duration) -> Result<Value, String> {
+        self.invoke_text(&event.to_string(), time_left).await
+    }
+
+    /// Runs one event given as JSON text (numbers as written, which a `Value` would not keep).
+    pub async fn invoke_text(&self, event: &str, time_left: Duration) -> Result<Value, String> {
         let invocation = Invocation::new("lambda-req-1", time_left);
-        wa_dispatch::handle(&event.to_string(), &invocation, &self.app)
+        wa_dispatch::handle(event, &invocation, &self.app)
             .await
             .map_err(|e| e.to_string())
     }
