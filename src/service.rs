@@ -136,8 +136,14 @@ impl App {
                 }
             });
         }
-        // Only final answers are kept; a retryable failure frees the key for the retry.
-        let is_final = result.as_ref().err().is_none_or(|e| !e.code.retryable());
+        // Only final answers are kept (contract section 7): a success, the provider's own
+        // refusal that is not retryable, or an unknown outcome. A retryable refusal, or a
+        // failure of ours before anything was sent (secrets, configuration, no send slot),
+        // frees the key for the retry.
+        let is_final = result
+            .as_ref()
+            .err()
+            .is_none_or(|e| e.maybe_sent || (!e.code.retryable() && e.provider_status.is_some()));
         let outcome = answer(result, true, invocation, report);
         if let Some((guard, ticket)) = guarded {
             Box::pin(guard.finish(

@@ -271,3 +271,45 @@ async fn without_an_idempotency_table_the_same_key_twice_sends_twice() {
     }
     assert_eq!(sends(&t).await, 2);
 }
+
+#[tokio::test]
+async fn a_configuration_error_under_a_key_frees_it_once_the_operator_fixes_the_secret() {
+    setup();
+    let table = create_idempotency_table().await;
+    let t = TestApp::with(Options {
+        vars: vec![("IDEMPOTENCY_TABLE", table)],
+        secret: Some(json!({"bitbybit": {"api_key": BITBYBIT_KEY}}).to_string()),
+    })
+    .await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let missing = t.post("/v1/messages", &keyed("order-9")).await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (500, "CONFIGURATION_ERROR")
+    );
+    // Nothing was sent: the key is free once the secret holds the provider.
+    crate::support::aws::put_secret(&t.secret_id, &default_secret()).await;
+    let t = TestApp::with(Options {
+        vars: vec![
+            (
+                "IDEMPOTENCY_TABLE",
+                t.app.config.idempotency_table.clone().unwrap(),
+            ),
+            ("PROVIDER_SECRET_ID", t.secret_id.clone()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let sent = t.post("/v1/messages", &keyed("order-9")).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    assert!(!sent.replayed());
+}
