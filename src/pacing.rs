@@ -19,8 +19,9 @@ pub struct Pacer {
     next: Mutex<HashMap<[u8; 32], Instant>>,
 }
 
+/// No slot before the deadline; the next one is this far away (our own `Retry-After`).
 #[derive(Debug)]
-pub struct NoSlotInTime;
+pub struct NoSlotInTime(pub Duration);
 
 impl Pacer {
     pub fn new(per_second: f64) -> Self {
@@ -38,7 +39,7 @@ impl Pacer {
             let now = Instant::now();
             let slot = next.get(&digest).copied().unwrap_or(now).max(now);
             if slot > deadline {
-                return Err(NoSlotInTime);
+                return Err(NoSlotInTime(slot.saturating_duration_since(now)));
             }
             next.insert(digest, slot + self.interval);
             slot

@@ -146,6 +146,12 @@ impl SendRequest {
                 format!("unknown field `{unknown}`"),
             ));
         }
+        if body.is_empty() {
+            return Err(ApiError::invalid(
+                "to",
+                "the send request is empty: `to` and `template` are required, and `provider` unless DEFAULT_PROVIDER is set",
+            ));
+        }
         let provider = parse_provider(body, default_provider)?;
         for kind in ProviderKind::ALL {
             if kind != provider && body.contains_key(kind.as_str()) {

@@ -206,6 +206,7 @@ impl App {
         let mut exchange = self
             .exchange(kind, &credentials, &built, invocation)
             .await?;
+        let mut provider_time = exchange.latency;
         if exchange.answer.status == 401 {
             // The key may have been rotated: fetch it again, and try once more only if it changed.
             if let Ok(fresh) = self.refresh(kind, &credentials, invocation).await {
@@ -219,20 +220,19 @@ impl App {
                     exchange = self
                         .exchange(kind, &credentials, &built, invocation)
                         .await?;
+                    provider_time += exchange.latency;
                 }
             }
         }
         report.provider_status = Some(exchange.answer.status);
-        report.provider_latency = Some(exchange.latency);
+        report.provider_latency = Some(provider_time);
         let redact = Redact::new(credentials.api_key.expose(), request.personal_values());
         let accepted = provider
             .interpret(&exchange.answer, &redact)
             .map_err(|mut error| {
+                // `Retry-After` only when the provider gave one (contract section 4).
                 if error.code == Code::RateLimited {
-                    error.retry_after = exchange
-                        .retry_after
-                        .map(|wait| wait.min(MAX_RETRY_AFTER))
-                        .or(Some(Duration::from_secs(1)));
+                    error.retry_after = exchange.retry_after.map(|wait| wait.min(MAX_RETRY_AFTER));
                 }
                 error
             })?;

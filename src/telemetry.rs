@@ -49,6 +49,17 @@ pub fn never_verbose_elsewhere(meta: &tracing::Metadata<'_>) -> bool {
     meta.target().starts_with("wa_dispatch") || *meta.level() <= tracing::Level::INFO
 }
 
+/// The span every line of one request is written in, warnings included: Lambda's id as
+/// `requestId` (as the runtime's own span names it) and the request's own id as
+/// `request_id` (the caller's `X-Request-Id`, else Lambda's; contract section 1).
+pub fn request_span(lambda_request_id: &str, request_id: &str) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        requestId = %clean(lambda_request_id, 128),
+        request_id = %clean(request_id, 128)
+    )
+}
+
 /// A caller's string made safe for a log line: printable, one line, bounded.
 pub fn clean(text: &str, max_chars: usize) -> String {
     text.chars()
@@ -90,14 +101,16 @@ impl MetricsSink {
             .unwrap_or_default()
             .as_millis() as u64;
         let mut metrics = vec![];
-        let mut dimensions = vec!["provider"];
+        // Every metric by `provider` (so that its series holds failed sends too), and a
+        // failure also by `provider` and `code`.
+        let mut dimensions = vec![json!(["provider"])];
         let mut line = json!({ "provider": provider, "request_id": clean(request_id, 128) });
         if report.sent {
             metrics.push(json!({"Name": "Sent", "Unit": "Count"}));
             line["Sent"] = json!(1);
         } else {
             metrics.push(json!({"Name": "Failed", "Unit": "Count"}));
-            dimensions.push("code");
+            dimensions.push(json!(["provider", "code"]));
             line["Failed"] = json!(1);
             line["code"] = json!(report.outcome);
         }
@@ -107,7 +120,7 @@ impl MetricsSink {
         }
         line["_aws"] = json!({
             "Timestamp": timestamp,
-            "CloudWatchMetrics": [{ "Namespace": "WaDispatch", "Dimensions": [dimensions], "Metrics": metrics }],
+            "CloudWatchMetrics": [{ "Namespace": "WaDispatch", "Dimensions": dimensions, "Metrics": metrics }],
         });
         self.write(&line.to_string());
     }
@@ -166,7 +179,7 @@ mod tests {
         );
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["provider", "code"]])
+            json!([["provider"], ["provider", "code"]])
         );
         assert_eq!(
             (

@@ -7,20 +7,22 @@
 //! 2. `detail-type`, `source` and `detail`: an EventBridge event;
 //! 3. `requestContext` with `elb`: ALB; with `version` `2.0` or `http`: HTTP API v2 or a
 //!    function URL; with a top-level `httpMethod`: API Gateway REST (payload v1);
-//! 4. an object holding any field of a send request: a direct invocation.
+//! 4. any other JSON object: a direct invocation, answered with the send request's
+//!    document (a 400 naming the field when it is not a send request).
 //!
-//! Anything else is a function error that says what was seen.
+//! Anything else (not an object, `Records` of another service, a `requestContext` of no
+//! HTTP origin) is a function error that says what was seen.
 
 mod direct;
 mod eventbridge;
 pub mod http;
 mod sqs;
 
-use crate::request::TOP_FIELDS;
 use crate::service::{Invocation, Outcome};
 use crate::App;
 use serde_json::Value;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// A failure the whole invocation reports to Lambda (a function error).
 #[derive(Debug, thiserror::Error)]
@@ -71,11 +73,15 @@ pub async fn handle(
     })?;
     // Each source's work is boxed: in one `match` of inline futures, a debug build's poll
     // frame holds all four, which deepens the stack of every invocation.
+    // HTTP requests may carry their own id: their span is made once the event is read.
+    let span = crate::telemetry::request_span(&invocation.request_id, &invocation.request_id);
     match detect(&event)? {
-        Shape::Sqs => Box::pin(sqs::handle(event, invocation, app)).await,
-        Shape::EventBridge => Box::pin(eventbridge::handle(event, text, invocation, app)).await,
+        Shape::Sqs => Box::pin(sqs::handle(event, invocation, app).instrument(span)).await,
+        Shape::EventBridge => {
+            Box::pin(eventbridge::handle(event, text, invocation, app).instrument(span)).await
+        }
         Shape::Http(origin) => Box::pin(http::handle(event, origin, invocation, app)).await,
-        Shape::Direct => Ok(Box::pin(direct::handle(text, invocation, app)).await),
+        Shape::Direct => Ok(Box::pin(direct::handle(text, invocation, app).instrument(span)).await),
     }
 }
 
@@ -137,12 +143,7 @@ fn detect(event: &Value) -> Result<Shape, FunctionError> {
                 .into(),
         ));
     }
-    if object.keys().any(|k| TOP_FIELDS.contains(&k.as_str())) {
-        return Ok(Shape::Direct);
-    }
-    Err(FunctionError::UnknownShape(
-        "no known shape: not HTTP (API Gateway, function URL, ALB), SQS, EventBridge, nor a send request".into(),
-    ))
+    Ok(Shape::Direct)
 }
 
 /// Writes the request's log line and metrics.
@@ -192,6 +193,9 @@ mod tests {
             Shape::Http(http::Origin::RestV1)
         );
         assert_eq!(detect(&json!({"to": "+1"})).unwrap(), Shape::Direct);
+        // Not a send request, but an object: its answer is the 400 naming the field.
+        assert_eq!(detect(&json!({})).unwrap(), Shape::Direct);
+        assert_eq!(detect(&json!({"hello": "world"})).unwrap(), Shape::Direct);
     }
 
     #[test]
@@ -200,7 +204,7 @@ mod tests {
             (json!([1]), "an array"),
             (json!({"Records": [{"eventSource": "aws:s3"}]}), "aws:s3"),
             (json!({"Records": []}), "none"),
-            (json!({"hello": "world"}), "no known shape"),
+            (json!("hello"), "a string"),
             (json!({"requestContext": {}}), "requestContext"),
         ] {
             let err = detect(&event).unwrap_err().to_string();

@@ -3,7 +3,7 @@
 //! is named in `batchItemFailures` so that SQS retries it and, in the end, dead-letters it.
 
 use super::{finish, FunctionError};
-use crate::error::{ApiError, Code};
+use crate::providers::ProviderKind;
 use crate::service::{Invocation, Outcome, Report};
 use crate::App;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
@@ -85,17 +85,7 @@ async fn send_group(
     let mut failed = false;
     for i in indexes {
         let ok = if failed {
-            let skipped = ApiError::new(
-                Code::ProviderUnavailable,
-                "not sent: an earlier record of its FIFO group failed",
-            );
-            log_record(
-                app,
-                invocation,
-                &records[i],
-                &Outcome::error(&skipped, &invocation.request_id, Report::default()),
-                Instant::now(),
-            );
+            log_held_back(invocation, &records[i]);
             false
         } else {
             send_record(app, &records[i], invocation).await
@@ -116,6 +106,39 @@ async fn send_record(app: &App, record: &SqsMessage, invocation: &Invocation) ->
     log_record(app, invocation, record, &outcome, started);
     outcome.http_status == 200
 }
+
+/// A FIFO record held back after its group's failure: no provider was called, so it is no
+/// failure of its own. Its line says `held_back` (with its `client_reference`) and it has
+/// no metric; it is reported in `batchItemFailures` so that SQS redelivers it in order.
+fn log_held_back(invocation: &Invocation, record: &SqsMessage) {
+    let body: Option<Value> = record
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|b| b.get(name))
+            .and_then(Value::as_str)
+    };
+    let report = Report {
+        provider: field("provider")
+            .and_then(ProviderKind::from_name)
+            .map(ProviderKind::as_str),
+        outcome: HELD_BACK.into(),
+        client_reference: field("client_reference").map(|r| crate::telemetry::clean(r, 256)),
+        ..Report::default()
+    };
+    crate::telemetry::log_request(
+        "sqs",
+        &invocation.request_id,
+        record.message_id.as_deref(),
+        &report,
+        std::time::Duration::ZERO,
+    );
+}
+
+/// The outcome word of a FIFO record held back after an earlier record of its group failed.
+pub const HELD_BACK: &str = "held_back";
 
 fn log_record(
     app: &App,

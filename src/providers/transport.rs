@@ -50,6 +50,7 @@ pub struct Transport {
 pub struct Exchange {
     pub answer: RawAnswer,
     pub retry_after: Option<Duration>,
+    /// The provider's own time: the HTTP attempts only, not our pacing, backoff or 429 waits.
     pub latency: Duration,
 }
 
@@ -80,23 +81,26 @@ impl Transport {
         deadline: Instant,
         pacer: Option<&Pacer>,
     ) -> Result<Exchange, ApiError> {
-        let started = Instant::now();
+        let mut provider_time = Duration::ZERO;
         let mut refused = 0;
         let mut limited = 0;
         loop {
             // Nothing is sent, paced or not, once no time is left for an answer.
             self.budget(deadline).ok_or_else(|| no_time_left(kind))?;
             if let Some(pacer) = pacer {
-                pacer.wait(key, cutoff(deadline)).await.map_err(|_| {
+                pacer.wait(key, cutoff(deadline)).await.map_err(|refused| {
                     rate_limited(
                         kind,
-                        "the send could not be paced within the time left",
-                        None,
+                        "the send could not be paced within the time left; nothing was sent",
+                        Some(refused.0),
                     )
                 })?;
             }
             let budget = self.budget(deadline).ok_or_else(|| no_time_left(kind))?;
-            match tokio::time::timeout(budget, self.attempt(auth, key, request)).await {
+            let attempt_started = Instant::now();
+            let attempt = tokio::time::timeout(budget, self.attempt(auth, key, request)).await;
+            provider_time += attempt_started.elapsed();
+            match attempt {
                 // The request may have been written before time ran out.
                 Err(_) => return Err(timeout(kind).maybe_sent()),
                 Ok(Err(error)) if error.is_connect() && refused + 1 < CONNECT_ATTEMPTS => {
@@ -132,7 +136,7 @@ impl Transport {
                     return Ok(Exchange {
                         answer,
                         retry_after,
-                        latency: started.elapsed(),
+                        latency: provider_time,
                     });
                 }
             }
@@ -253,9 +257,10 @@ fn timeout(kind: ProviderKind) -> ApiError {
     .with_provider(kind.as_str())
 }
 
+/// Our own pacing refusal: `retry_after` is when this key's next slot comes free.
 fn rate_limited(kind: ProviderKind, message: &str, retry_after: Option<Duration>) -> ApiError {
     let mut error = ApiError::new(Code::RateLimited, message).with_provider(kind.as_str());
-    error.retry_after = retry_after.or(Some(Duration::from_secs(1)));
+    error.retry_after = retry_after;
     error
 }
 

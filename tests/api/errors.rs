@@ -334,6 +334,24 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
 }
 
 #[tokio::test]
+async fn a_provider_429_without_retry_after_is_answered_without_one() {
+    let t = TestApp::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(
+            json!({"error": {"code": "RATE_LIMIT_EXCEEDED", "message": "Too many requests."}}),
+        ))
+        .mount(&t.bitbybit)
+        .await;
+    let answer = t.post("/v1/messages", &bitbybit_request()).await;
+    assert_eq!((answer.status, answer.code()), (429, "RATE_LIMITED"));
+    assert!(
+        !answer.headers.contains_key("retry-after"),
+        "Retry-After only when known: {:?}",
+        answer.headers
+    );
+}
+
+#[tokio::test]
 async fn a_hanging_provider_is_provider_timeout_and_is_not_resent() {
     let t = TestApp::with(Options {
         vars: vec![("PROVIDER_TIMEOUT_MS", "300".into())],

@@ -299,13 +299,29 @@ async fn an_unknown_event_shape_is_a_function_error_naming_the_problem() {
     assert_eq!(error["errorType"], "UnknownEventShape");
     assert!(error["errorMessage"].as_str().unwrap().contains("aws:s3"));
     let error = function
-        .invoke(json!({"hello": "world"}), Duration::from_secs(5))
+        .invoke(json!(["not", "an", "object"]), Duration::from_secs(5))
         .await
         .unwrap_err();
-    assert!(error["errorMessage"]
-        .as_str()
-        .unwrap()
-        .contains("no known shape"));
+    assert_eq!(error["errorType"], "UnknownEventShape");
+    assert!(error["errorMessage"].as_str().unwrap().contains("an array"));
+    // Any other object is a direct invocation: a send request's 400, not a function error.
+    for (event, field) in [
+        (json!({}), "to"),
+        (json!({"provdier": "autocalls"}), "provdier"),
+    ] {
+        let answer = function
+            .invoke(event, Duration::from_secs(5))
+            .await
+            .expect("an answer, not a function error");
+        assert_eq!(
+            (
+                answer["error"]["code"].as_str(),
+                answer["error"]["field"].as_str(),
+                answer["http_status"].as_u64()
+            ),
+            (Some("INVALID_REQUEST"), Some(field), Some(400))
+        );
+    }
     assert!(
         function.is_alive(),
         "an unknown event never kills the function"

@@ -69,7 +69,7 @@ async fn failures_are_counted_by_provider_and_code() {
     );
     assert_eq!(
         line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        json!([["provider", "code"]])
+        json!([["provider"], ["provider", "code"]])
     );
 }
 
@@ -168,4 +168,175 @@ async fn at_trace_no_phone_variable_key_or_jwt_is_printed() {
     for leaked in [JWT, "415 555 1234", "+14155551234"] {
         assert!(!output.contains(leaked), "{leaked:?} printed at trace");
     }
+}
+
+/// The lines of one function process, as JSON.
+fn json_lines(output: &str) -> Vec<Value> {
+    output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn health_every_http_request_sqs_record_and_eventbridge_event_has_one_request_line() {
+    use crate::support::runtime::Runtime;
+    use std::time::Duration;
+    setup();
+    let secrets = std::env::temp_dir().join(format!("wa-dispatch-lines-{}", std::process::id()));
+    std::fs::write(&secrets, default_secret()).unwrap();
+    let (bitbybit, autocalls) = (
+        wiremock::MockServer::start().await,
+        wiremock::MockServer::start().await,
+    );
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"template_id": 500}),
+        ))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&autocalls)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
+        .mount(&autocalls)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
+        .mount(&bitbybit)
+        .await;
+    let function = Runtime::start(&[
+        ("PROVIDER_SECRETS_FILE", secrets.display().to_string()),
+        ("BITBYBIT_BASE_URL", bitbybit.uri()),
+        ("AUTOCALLS_BASE_URL", autocalls.uri()),
+    ])
+    .await;
+    let timeout = Duration::from_secs(10);
+    let invoke = |id: &str, event: Value| function.invoke_as(id.to_string(), event, timeout);
+    invoke("health-1", http_v2("GET", "/v1/health", None, &[]))
+        .await
+        .unwrap();
+    let mut send = autocalls_request();
+    send["client_reference"] = json!("ref-http");
+    invoke(
+        "http-1",
+        http_v2("POST", "/v1/messages", Some(send.to_string()), &[]),
+    )
+    .await
+    .unwrap();
+    let record = |id: &str, template: u64| {
+        let mut body = autocalls_request();
+        body["template"] = json!(template);
+        body["client_reference"] = json!(format!("ref-{id}"));
+        json!({"messageId": id, "eventSource": "aws:sqs", "body": body.to_string(),
+               "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sends.fifo",
+               "attributes": {"MessageGroupId": "g"}})
+    };
+    let fifo = json!({"Records": [record("a1", 45), record("a2", 500), record("a3", 45)]});
+    invoke("sqs-1", fifo).await.unwrap();
+    invoke("eventbridge-1", fixture("eventbridge.json"))
+        .await
+        .unwrap();
+    let lines = json_lines(&function.output());
+    let request_lines = |lambda_id: &str| -> Vec<Value> {
+        lines
+            .iter()
+            .filter(|l| l["span"]["requestId"] == lambda_id && l["message"] == "request finished")
+            .cloned()
+            .collect()
+    };
+    let health = request_lines("health-1");
+    assert_eq!(health.len(), 1, "{health:?}");
+    assert_eq!(
+        (health[0]["source"].as_str(), health[0]["outcome"].as_str()),
+        (Some("http"), Some("ok"))
+    );
+    let http = request_lines("http-1");
+    assert_eq!(http.len(), 1);
+    assert_eq!(http[0]["client_reference"], "ref-http");
+    let sqs = request_lines("sqs-1");
+    let by_record: Vec<(&str, &str, &str)> = ["a1", "a2", "a3"]
+        .iter()
+        .map(|id| {
+            let line: Vec<&Value> = sqs.iter().filter(|l| l["message_id"] == *id).collect();
+            assert_eq!(line.len(), 1, "one line for record {id}");
+            (
+                *id,
+                line[0]["outcome"].as_str().unwrap(),
+                line[0]["client_reference"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_record,
+        [
+            ("a1", "queued", "ref-a1"),
+            ("a2", "PROVIDER_UNAVAILABLE", "ref-a2"),
+            ("a3", "held_back", "ref-a3")
+        ]
+    );
+    let eventbridge = request_lines("eventbridge-1");
+    assert_eq!(eventbridge.len(), 1);
+    assert_eq!(eventbridge[0]["client_reference"], "order-8817");
+}
+
+#[tokio::test]
+async fn every_line_of_a_request_carries_the_callers_request_id_warnings_included() {
+    use crate::support::runtime::Runtime;
+    use std::time::Duration;
+    setup();
+    let secrets = std::env::temp_dir().join(format!("wa-dispatch-r1-{}", std::process::id()));
+    std::fs::write(&secrets, default_secret()).unwrap();
+    let bitbybit = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&bitbybit)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
+        .mount(&bitbybit)
+        .await;
+    let function = Runtime::start(&[
+        ("PROVIDER_SECRETS_FILE", secrets.display().to_string()),
+        ("BITBYBIT_BASE_URL", bitbybit.uri()),
+    ])
+    .await;
+    let event = http_v2(
+        "POST",
+        "/v1/messages",
+        Some(bitbybit_request().to_string()),
+        &[("x-request-id", "r-1")],
+    );
+    let answer = function
+        .invoke_as("lambda-id-1".into(), event, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 200);
+    let lines: Vec<Value> = json_lines(&function.output())
+        .into_iter()
+        .filter(|l| l["span"]["requestId"] == "lambda-id-1")
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "WARN" && l["message"] == "provider 429; waiting"),
+        "{lines:?}"
+    );
+    assert!(lines.len() >= 2);
+    for line in &lines {
+        assert_eq!(line["span"]["request_id"], "r-1", "{line}");
+    }
+    // ProviderLatency is the provider's own time: the 1 s wait for its 429 is ours.
+    let request = lines
+        .iter()
+        .find(|l| l["message"] == "request finished")
+        .unwrap();
+    let (total, provider) = (
+        request["latency_ms"].as_u64().unwrap(),
+        request["provider_latency_ms"].as_u64().unwrap(),
+    );
+    assert!(
+        total >= 1000 && provider + 900 <= total,
+        "{total} {provider}"
+    );
 }

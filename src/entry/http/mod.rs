@@ -14,6 +14,7 @@ use envelope::{Answer, HttpRequest};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::time::Instant;
+use tracing::Instrument;
 
 const MAX_BODY: usize = 64 * 1024;
 const MAX_BATCH_BODY: usize = 1024 * 1024;
@@ -48,7 +49,22 @@ pub async fn handle(
         .filter(|id| is_printable_token(id))
         .unwrap_or(&invocation.request_id)
         .to_string();
-    let answer = match route(&request.path, request.stage.as_deref()) {
+    let span = crate::telemetry::request_span(&invocation.request_id, &request_id);
+    let answer = respond(&request, &request_id, invocation, app, started)
+        .instrument(span)
+        .await;
+    Ok(request.encode(answer.with_request_id(&request_id)))
+}
+
+async fn respond(
+    request: &HttpRequest,
+    request_id: &str,
+    invocation: &Invocation,
+    app: &App,
+    started: Instant,
+) -> Answer {
+    let request_id = request_id.to_string();
+    match route(&request.path, request.stage.as_deref()) {
         None => {
             let error = ApiError::new(
                 Code::NotFound,
@@ -68,11 +84,22 @@ pub async fn handle(
             answer.headers.push(("allow".into(), route.method().into()));
             answer
         }
-        Some(Route::Health) => Answer::json(
-            200,
-            json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
-        ),
-        Some(route) => match read_body(&request, route) {
+        Some(Route::Health) => {
+            // A request like any other: one log line, no metric (nothing is sent).
+            let outcome = Outcome {
+                http_status: 200,
+                document: json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
+                retry_after: None,
+                replay: false,
+                report: Report {
+                    outcome: "ok".into(),
+                    ..Report::default()
+                },
+            };
+            finish(app, "http", &request_id, None, &outcome, started);
+            outcome_answer(&outcome)
+        }
+        Some(route) => match read_body(request, route) {
             Err(error) => rejected(app, &request_id, &error, started),
             Ok(body) if route == Route::Send => {
                 let key = request.header("idempotency-key");
@@ -82,8 +109,7 @@ pub async fn handle(
             }
             Ok(body) => batch(app, &body, &invocation.with_id(&request_id), started).await,
         },
-    };
-    Ok(request.encode(answer.with_request_id(&request_id)))
+    }
 }
 
 /// Strips a stage (`/prod/v1/messages`) or a base path mapping's single segment.
@@ -247,9 +273,11 @@ pub(crate) fn with_status(outcome: &Outcome) -> Value {
 fn outcome_answer(outcome: &Outcome) -> Answer {
     let mut answer = Answer::json(outcome.http_status, outcome.document.clone());
     if let Some(wait) = outcome.retry_after {
+        // Whole seconds, rounded up: a caller that waits this long finds the slot free.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         answer
             .headers
-            .push(("retry-after".into(), wait.as_secs().max(1).to_string()));
+            .push(("retry-after".into(), seconds.to_string()));
     }
     if outcome.replay {
         answer
