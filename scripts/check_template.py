@@ -1,7 +1,8 @@
 """Checks what template.yaml grants once SAM has expanded it (aws-sam-translator, which
 cfn-lint brings): both variants of the function (classic and Managed Instances) have exactly
 the listed rights, every HTTP route needs authorization, no function URL is open, and the
-template is cfn-lint clean with the Managed Instances mode on as well as off. Run by scripts/test.sh; no AWS call is made."""
+template is cfn-lint clean with the Managed Instances mode on as well as off. Every HTTP API
+routes any path and method (a catch-all `$default` route) to the function, authorized. Run by scripts/test.sh; no AWS call is made."""
 import json
 import os
 import subprocess
@@ -41,6 +42,18 @@ def statements(policy_document):
         if isinstance(statement, dict) and "Fn::If" in statement:
             statement = statement["Fn::If"][1]  # the condition's "true" branch; the other is NoValue
         yield statement
+
+
+def route_for(paths, method, path):
+    """The operation API Gateway (HTTP API) would pick for `method path`: an exact route
+    with that method, else that route's ANY, else the `$default` route."""
+    for candidate in (path, path.rstrip("/")):
+        item = paths.get(candidate, {})
+        for key in (method.lower(), "x-amazon-apigateway-any-method"):
+            if key in item:
+                return item[key]
+    default = paths.get("/$default", paths.get("$default", {})).get("x-amazon-apigateway-any-method")
+    return default if default and default.get("isDefaultRoute") else None
 
 
 def lint_with_managed_instances_on(path):
@@ -105,24 +118,41 @@ def main():
         if granted != EXPECTED:
             problems.append(f"{function}: rights differ: extra {granted - EXPECTED}, missing {EXPECTED - granted}")
 
-    routes = 0
+    # Every path and method must reach the function (which answers the contract's 404/405
+    # documents itself), through an authorized route: API Gateway must never answer a route
+    # miss with its own {"message":"Not Found"}.
+    probes = [("GET", "/v1/health"), ("POST", "/v1/messages"), ("POST", "/v1/messages/batch"),
+              ("GET", "/no/such/path"), ("DELETE", "/v1/messages"), ("POST", "/prod/v1/messages")]
+    apis = 0
     for name, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::Url" and resource["Properties"].get("AuthType") != "AWS_IAM":
             problems.append(f"{name}: a function URL without AWS_IAM")
-        if resource["Type"] == "AWS::ApiGatewayV2::Api":
-            for path, methods in resource["Properties"].get("Body", {}).get("paths", {}).items():
-                for method, operation in methods.items():
-                    routes += 1
-                    if not operation.get("security"):
-                        problems.append(f"{name} {method.upper()} {path}: no authorization")
-    if routes < 6:
-        problems.append(f"expected the 3 routes on both API variants, found {routes} operations")
+        if resource["Type"] != "AWS::ApiGatewayV2::Api":
+            continue
+        apis += 1
+        paths = resource["Properties"].get("Body", {}).get("paths", {})
+        for method, path in probes:
+            operation = route_for(paths, method, path)
+            if operation is None:
+                problems.append(f"{name}: {method} {path} matches no route (API Gateway would answer it)")
+                continue
+            if not operation.get("security"):
+                problems.append(f"{name}: the route for {method} {path} has no authorization")
+            target = json.dumps(operation.get("x-amazon-apigateway-integration", {}).get("uri"))
+            if "DispatchFunction" not in target:
+                problems.append(f"{name}: {method} {path} is not integrated with the function")
+        permission = resources.get(f"{name}InvokePermission", {}).get("Properties", {})
+        if not json.dumps(permission.get("SourceArn", "")).endswith('${' + name + '}/*"}'):
+            problems.append(f"{name}: the invoke permission does not cover every route")
+    if apis < 2:
+        problems.append(f"expected both HTTP API variants (IAM and JWT), found {apis}")
+    print(f"template: {apis} HTTP APIs x {len(probes)} requests routed to the function with authorization")
 
     problems += lint_with_managed_instances_on(template_path)
 
     for problem in problems:
         print("template: " + problem)
-    print(f"template: {len(granted)} rights checked, {routes} routes checked, {len(problems)} problems")
+    print(f"template: {len(granted)} rights checked, {len(problems)} problems")
     sys.exit(1 if problems else 0)
 
 
