@@ -35,6 +35,34 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in the contract table's order (`docs/openapi.yaml` is checked against it).
+    pub const ALL: [Code; 24] = [
+        Code::InvalidRequest,
+        Code::InvalidPhone,
+        Code::UnknownProvider,
+        Code::NotFound,
+        Code::MethodNotAllowed,
+        Code::PayloadTooLarge,
+        Code::UnsupportedMediaType,
+        Code::TemplateNotFound,
+        Code::SenderNotFound,
+        Code::TemplateNotApproved,
+        Code::TemplateMismatch,
+        Code::SenderOffline,
+        Code::ProviderRejected,
+        Code::InsufficientBalance,
+        Code::RateLimited,
+        Code::ProviderAuthFailed,
+        Code::ProviderUnavailable,
+        Code::ProviderTimeout,
+        Code::DeliveryUnknown,
+        Code::SecretUnavailable,
+        Code::ConfigurationError,
+        Code::IdempotencyConflict,
+        Code::IdempotencyUnavailable,
+        Code::Internal,
+    ];
+
     /// HTTP status, `retryable` and the wire name: the contract's table, row by row.
     fn row(self) -> (u16, bool, &'static str) {
         use Code::*;

@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use std::time::Instant;
 use tracing::Instrument;
 
-const MAX_BODY: usize = 64 * 1024;
-const MAX_BATCH_BODY: usize = 1024 * 1024;
-const MAX_BATCH_ENTRIES: usize = 100;
+pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BATCH_BODY: usize = 1024 * 1024;
+pub const MAX_BATCH_ENTRIES: usize = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
@@ -28,6 +28,14 @@ enum Route {
 }
 
 impl Route {
+    fn path(self) -> &'static str {
+        match self {
+            Route::Send => "/v1/messages",
+            Route::Batch => "/v1/messages/batch",
+            Route::Health => "/v1/health",
+        }
+    }
+
     fn method(self) -> &'static str {
         match self {
             Route::Send | Route::Batch => "POST",
@@ -69,7 +77,8 @@ async fn respond(
             let error = ApiError::new(
                 Code::NotFound,
                 format!(
-                    "no route for {}",
+                    "no route for {} {}",
+                    crate::telemetry::clean(&request.method, 16),
                     crate::telemetry::clean(&request.path, 200)
                 ),
             );
@@ -78,7 +87,12 @@ async fn respond(
         Some(route) if !request.method.eq_ignore_ascii_case(route.method()) => {
             let error = ApiError::new(
                 Code::MethodNotAllowed,
-                format!("this route accepts {} only", route.method()),
+                format!(
+                    "method {} is not allowed on {}; allowed: {}",
+                    crate::telemetry::clean(&request.method, 16),
+                    route.path(),
+                    route.method()
+                ),
             );
             let mut answer = rejected(app, &request_id, &error, started);
             answer.headers.push(("allow".into(), route.method().into()));
@@ -148,7 +162,10 @@ fn read_body(request: &HttpRequest, route: Route) -> Result<String, ApiError> {
         {
             return Err(ApiError::new(
                 Code::UnsupportedMediaType,
-                "the body must be JSON (Content-Type: application/json)",
+                format!(
+                    "Content-Type `{}` is not JSON; send application/json",
+                    crate::telemetry::clean(content_type, 100)
+                ),
             ));
         }
     }
@@ -160,7 +177,10 @@ fn read_body(request: &HttpRequest, route: Route) -> Result<String, ApiError> {
     let too_large = || {
         ApiError::new(
             Code::PayloadTooLarge,
-            format!("the body is larger than {} KiB", limit / 1024),
+            match limit {
+                MAX_BATCH_BODY => "the body is larger than 1 MiB".to_string(),
+                _ => format!("the body is larger than {} KiB", limit / 1024),
+            },
         )
     };
     let bytes = request.body_bytes(limit).map_err(|e| match e {
@@ -215,9 +235,12 @@ async fn batch(app: &App, text: &str, invocation: &Invocation, started: Instant)
         }
         Some(envelope) => match envelope.get("messages") {
             Some(Value::Array(list)) if (1..=MAX_BATCH_ENTRIES).contains(&list.len()) => Ok(list),
-            Some(Value::Array(_)) => Err(ApiError::invalid(
+            Some(Value::Array(list)) => Err(ApiError::invalid(
                 "messages",
-                format!("`messages` must hold 1 to {MAX_BATCH_ENTRIES} send requests"),
+                format!(
+                    "`messages` has {} entries; 1 to {MAX_BATCH_ENTRIES} are allowed",
+                    list.len()
+                ),
             )),
             _ => Err(ApiError::invalid(
                 "messages",
