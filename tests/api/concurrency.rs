@@ -249,7 +249,7 @@ async fn two_concurrent_invocations_with_one_idempotency_key_send_once() {
             ("same-key-b".into(), request, TIMEOUT),
         ])
         .await;
-    assert_eq!(arrivals.bodies().len(), 1, "one provider call");
+    assert_eq!(arrivals.bodies().len(), 1, "one provider call: {answers:?}");
     let mut statuses: Vec<u64> = answers
         .iter()
         .map(|a| a.as_ref().unwrap()["http_status"].as_u64().unwrap())

@@ -12,6 +12,7 @@ mod idempotency;
 mod load;
 mod logs;
 mod openapi;
+mod phone_oracle;
 mod secrets;
 mod simulator;
 mod startup;
