@@ -428,8 +428,10 @@ async fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(1000);
 
-    // Interleaved cold starts, so that a noisy moment hits both alike.
+    // Interleaved cold starts, so that a noisy moment hits all alike.
     let (mut ours, mut base, mut ahead) = (Cold::default(), Cold::default(), Cold::default());
+    let mut send_floor = Cold::default();
+    let send_mode = [("FLOOR", "send".to_string())];
     let provisioned = [(
         "AWS_LAMBDA_INITIALIZATION_TYPE",
         "provisioned-concurrency".to_string(),
@@ -437,6 +439,7 @@ async fn main() {
     for _ in 0..runs {
         ours.start_once(&function, false, &[]).await;
         base.start_once(&floor, true, &[]).await;
+        send_floor.start_once(&floor, true, &send_mode).await;
         ahead.start_once(&function, false, &provisioned).await;
     }
     let warm_ours = warm(&function, sends, false).await;
@@ -466,6 +469,32 @@ async fn main() {
         let at = |values: &[f64]| percentile(&mut values.to_vec(), p) * scale;
         row(&what, at(ours), at(floor), unit);
     }
+    // The same cold send beside the send floor, which does the same work: one
+    // GetSecretValue and one POST to the provider on its first event.
+    let median = |values: &[f64]| percentile(&mut values.to_vec(), 50.0);
+    println!();
+    println!(
+        "| cold send, beside the send floor (`FLOOR=send`) | wa-dispatch | send floor | ratio |"
+    );
+    println!("| --- | --- | --- | --- |");
+    row(
+        &format!("cold send: start to the first send's answer, secret fetched, median of {runs}"),
+        median(&ours.first),
+        median(&send_floor.first),
+        "ms",
+    );
+    row(
+        "cold send, p90",
+        percentile(&mut ours.first.clone(), 90.0),
+        percentile(&mut send_floor.first.clone(), 90.0),
+        "ms",
+    );
+    row(
+        "first invocation alone, on demand: event to answer, median",
+        median(&ours.invocation),
+        median(&send_floor.invocation),
+        "ms",
+    );
     let grew = warm_ours.rss_after_10k - warm_ours.rss_after_1k;
     println!(
         "| RSS growth over 10,000 sends | {grew:+.2} MB ({}) | {:+.2} MB | |",

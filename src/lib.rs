@@ -40,6 +40,8 @@ pub struct App {
     metrics: MetricsSink,
     /// `None` without `IDEMPOTENCY_TABLE`: keys are then accepted and ignored.
     idempotency: Option<idempotency::Guard>,
+    /// Done once, by the first send (`App::cold_start_work`).
+    cold_start: tokio::sync::OnceCell<()>,
 }
 
 impl App {
@@ -71,6 +73,7 @@ impl App {
                     config.aws_endpoint_url.clone(),
                 )
             }),
+            cold_start: tokio::sync::OnceCell::new(),
             config,
         }
     }

@@ -104,6 +104,11 @@ impl SecretStore {
         }
     }
 
+    /// Builds the Secrets Manager client ahead of the first secret read (no network call).
+    pub async fn prepare(&self) {
+        self.source.prepare().await;
+    }
+
     /// The provider's credentials, from the cache while it is fresh.
     pub async fn credentials(&self, kind: ProviderKind) -> Result<Credentials, ApiError> {
         let secret = self.secret_ref(kind)?;

@@ -80,6 +80,7 @@ impl App {
         header_key: Option<&str>,
         invocation: &Invocation,
     ) -> Outcome {
+        self.cold_start.get_or_init(|| self.cold_start_work()).await;
         let body = match serde_json::from_str::<Value>(text) {
             Ok(body) => body,
             Err(e) => {
@@ -156,6 +157,16 @@ impl App {
             .await;
         }
         outcome
+    }
+
+    /// The first send of an instance needs the phone metadata decoded and the AWS client
+    /// built: a few ms of CPU each, done side by side where there is more than one core. The
+    /// client build reads the environment and makes no network call, so nothing here reads
+    /// a secret before the request is validated.
+    async fn cold_start_work(&self) {
+        let metadata = tokio::task::spawn_blocking(crate::phone::preload);
+        self.secrets.prepare().await;
+        let _ = metadata.await;
     }
 
     async fn dry_run(

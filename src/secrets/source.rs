@@ -22,6 +22,20 @@ impl Source {
         }
     }
 
+    /// Builds the Secrets Manager client (reading the environment, no network call), so that
+    /// the first secret read need not.
+    pub async fn prepare(&self) {
+        if let Source::SecretsManager {
+            endpoint_url,
+            client,
+        } = self
+        {
+            client
+                .get_or_init(|| build_client(endpoint_url.clone()))
+                .await;
+        }
+    }
+
     pub async fn fetch(&self, id: &str) -> Result<String, ApiError> {
         match self {
             Source::File(path) => tokio::fs::read_to_string(path).await.map_err(|e| {
