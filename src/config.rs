@@ -1,8 +1,9 @@
 //! Configuration from the environment (contract section 8), read and checked once at
 //! start. A value that cannot be used stops the function with a message naming it.
 
-use crate::providers::ProviderKind;
+use crate::providers::{Settings, REGISTRY};
 use crate::secrets::SecretRef;
+pub use crate::telemetry::LogFormat;
 use reqwest::Url;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,23 +16,19 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    Json,
-    Text,
-}
-
 #[derive(Clone, Debug)]
 pub struct Config {
     pub secrets_file: Option<PathBuf>,
-    pub secret_refs: HashMap<ProviderKind, SecretRef>,
+    /// Where each provider's secret lives, by provider name.
+    pub secret_refs: HashMap<&'static str, SecretRef>,
     pub secrets_cache_ttl: Duration,
     pub secrets_stale_grace: Duration,
-    pub default_provider: Option<ProviderKind>,
-    pub bitbybit_base_url: Url,
-    pub autocalls_base_url: Url,
+    /// `DEFAULT_PROVIDER`: the name of a provider of the registry.
+    pub default_provider: Option<&'static str>,
+    /// Each provider's settings, by name: `<NAME>_BASE_URL` and `<NAME>_MAX_RPS` over the
+    /// provider's defaults.
+    pub providers: HashMap<&'static str, Settings>,
     pub provider_timeout: Duration,
-    pub autocalls_max_rps: f64,
     pub max_concurrency: usize,
     pub idempotency_table: Option<String>,
     pub idempotency_ttl: Duration,
@@ -66,11 +63,26 @@ impl Config {
         let instance_concurrency =
             var("AWS_LAMBDA_MAX_CONCURRENCY").and_then(|n| n.parse::<u64>().ok());
         let mut secret_refs = HashMap::new();
-        for (kind, variable) in [
-            (ProviderKind::Bitbybit, "BITBYBIT_SECRET_ID"),
-            (ProviderKind::Autocalls, "AUTOCALLS_SECRET_ID"),
-        ] {
-            let secret = match (&secrets_file, var(variable), var("PROVIDER_SECRET_ID")) {
+        let mut providers = HashMap::new();
+        for provider in REGISTRY {
+            let name = provider.name();
+            let variable = |suffix: &str| leak(format!("{}_{suffix}", name.to_ascii_uppercase()));
+            let defaults = provider.defaults();
+            let settings = Settings {
+                base_url: url(&var, variable("BASE_URL"), defaults.base_url)?,
+                max_rps: match defaults.max_rps {
+                    Some(default) => Some(rate(&var, variable("MAX_RPS"), default)?),
+                    None => var(variable("MAX_RPS"))
+                        .map(|_| rate(&var, variable("MAX_RPS"), 1.0))
+                        .transpose()?,
+                },
+            };
+            providers.insert(name, settings);
+            let secret = match (
+                &secrets_file,
+                var(variable("SECRET_ID")),
+                var("PROVIDER_SECRET_ID"),
+            ) {
                 (Some(file), _, _) => Some(SecretRef {
                     id: file.display().to_string(),
                     combined: true,
@@ -83,21 +95,34 @@ impl Config {
                 (None, None, None) => None,
             };
             if let Some(secret) = secret {
-                secret_refs.insert(kind, secret);
+                secret_refs.insert(name, secret);
             }
         }
         if secret_refs.is_empty() {
             return Err(ConfigError {
                 variable: "PROVIDER_SECRET_ID",
-                problem: "is not set, nor BITBYBIT_SECRET_ID, AUTOCALLS_SECRET_ID or PROVIDER_SECRETS_FILE: no provider key can be read".into(),
+                problem: "is not set, nor any <PROVIDER>_SECRET_ID or PROVIDER_SECRETS_FILE: no provider key can be read".into(),
             });
         }
         let default_provider = match var("DEFAULT_PROVIDER") {
             None => None,
-            Some(name) => Some(ProviderKind::from_name(&name).ok_or_else(|| ConfigError {
-                variable: "DEFAULT_PROVIDER",
-                problem: "must be bitbybit or autocalls".into(),
-            })?),
+            Some(name) => Some(
+                REGISTRY
+                    .iter()
+                    .map(|p| p.name())
+                    .find(|known| *known == name)
+                    .ok_or_else(|| ConfigError {
+                        variable: "DEFAULT_PROVIDER",
+                        problem: format!(
+                            "must be one of {}",
+                            REGISTRY
+                                .iter()
+                                .map(|p| p.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })?,
+            ),
         };
         Ok(Config {
             secrets_file,
@@ -117,12 +142,7 @@ impl Config {
                 86_400,
             )?),
             default_provider,
-            bitbybit_base_url: url(
-                &var,
-                "BITBYBIT_BASE_URL",
-                "https://api.bitbybit.studio/whatsapp/open/v1",
-            )?,
-            autocalls_base_url: url(&var, "AUTOCALLS_BASE_URL", "https://app.autocalls.ai")?,
+            providers,
             provider_timeout: Duration::from_millis(number(
                 &var,
                 "PROVIDER_TIMEOUT_MS",
@@ -130,7 +150,6 @@ impl Config {
                 100,
                 900_000,
             )?),
-            autocalls_max_rps: rate(&var, "AUTOCALLS_MAX_RPS", 5.0)?,
             // By default each invocation in flight may have a send in flight.
             max_concurrency: number(
                 &var,
@@ -164,6 +183,12 @@ impl Config {
                 || instance_concurrency.is_some_and(|n| n > 1),
         })
     }
+}
+
+/// An environment variable's name made from a provider's name, kept for the process (a
+/// `ConfigError` names it); a handful, made once at start.
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
 }
 
 fn number(
@@ -253,11 +278,15 @@ mod tests {
         let c = config(&[("PROVIDER_SECRET_ID", "wa/keys")]).unwrap();
         assert_eq!(c.secrets_cache_ttl, Duration::from_secs(300));
         assert_eq!(c.provider_timeout, Duration::from_millis(10_000));
-        assert_eq!(c.autocalls_max_rps, 5.0);
+        assert_eq!(c.providers["autocalls"].max_rps, Some(5.0));
+        assert_eq!(c.providers["bitbybit"].max_rps, None);
         assert_eq!(c.idempotency_ttl, Duration::from_secs(86_400));
-        assert_eq!(c.autocalls_base_url.as_str(), "https://app.autocalls.ai/");
         assert_eq!(
-            c.secret_refs[&ProviderKind::Bitbybit],
+            c.providers["autocalls"].base_url.as_str(),
+            "https://app.autocalls.ai/"
+        );
+        assert_eq!(
+            c.secret_refs["bitbybit"],
             SecretRef {
                 id: "wa/keys".into(),
                 combined: true
@@ -269,13 +298,13 @@ mod tests {
     fn a_per_provider_secret_takes_precedence() {
         let c = config(&[("PROVIDER_SECRET_ID", "all"), ("AUTOCALLS_SECRET_ID", "ac")]).unwrap();
         assert_eq!(
-            c.secret_refs[&ProviderKind::Autocalls],
+            c.secret_refs["autocalls"],
             SecretRef {
                 id: "ac".into(),
                 combined: false
             }
         );
-        assert_eq!(c.secret_refs[&ProviderKind::Bitbybit].id, "all");
+        assert_eq!(c.secret_refs["bitbybit"].id, "all");
     }
 
     #[test]
@@ -316,7 +345,7 @@ mod tests {
             "http://[::1]:1",
         ] {
             let c = with_secret(&[("BITBYBIT_BASE_URL", url)]);
-            assert_eq!(c.bitbybit_base_url.scheme(), "http", "{url}");
+            assert_eq!(c.providers["bitbybit"].base_url.scheme(), "http", "{url}");
         }
     }
 

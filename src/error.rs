@@ -107,6 +107,11 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         self.row().2
     }
+
+    /// The code of a wire name (`"RATE_LIMITED"`).
+    pub fn from_wire(name: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == name)
+    }
 }
 
 impl fmt::Display for Code {
@@ -123,7 +128,7 @@ pub struct ApiError {
     pub code: Code,
     pub message: String,
     pub field: Option<String>,
-    pub provider: Option<&'static str>,
+    pub provider: Option<String>,
     pub provider_status: Option<u16>,
     pub provider_code: Option<String>,
     /// Sent as `Retry-After` when the provider told us how long to wait.
@@ -158,8 +163,8 @@ impl ApiError {
         self
     }
 
-    pub fn with_provider(mut self, provider: &'static str) -> Self {
-        self.provider = Some(provider);
+    pub fn with_provider(mut self, provider: &str) -> Self {
+        self.provider = Some(provider.to_string());
         self
     }
 
@@ -172,7 +177,10 @@ impl ApiError {
     /// The answer to a maybe-sent failure under an idempotency key: not retryable, stored
     /// and replayed, so that no retry of the key can send the message a second time.
     pub fn into_delivery_unknown(self) -> Self {
-        let provider = self.provider.unwrap_or("the provider");
+        let provider = self
+            .provider
+            .clone()
+            .unwrap_or_else(|| "the provider".into());
         ApiError {
             code: Code::DeliveryUnknown,
             message: format!(
@@ -192,6 +200,28 @@ impl ApiError {
 
     pub fn http_status(&self) -> u16 {
         self.code.http_status()
+    }
+
+    /// An error document read back (an idempotent replay of a stored answer), with the
+    /// request id it was answered under.
+    pub fn from_document(document: &Value) -> Option<(ApiError, String)> {
+        let error = document.get("error")?;
+        let text = |name: &str| error.get(name).and_then(Value::as_str).map(str::to_string);
+        let code = Code::from_wire(error.get("code")?.as_str()?)?;
+        let api_error = ApiError {
+            code,
+            message: text("message")?,
+            field: text("field"),
+            provider: text("provider"),
+            provider_status: error
+                .get("provider_status")
+                .and_then(Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok()),
+            provider_code: text("provider_code"),
+            retry_after: None,
+            maybe_sent: code == Code::DeliveryUnknown,
+        };
+        Some((api_error, text("request_id")?))
     }
 
     /// The contract's error document.

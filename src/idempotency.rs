@@ -2,14 +2,12 @@
 //! go to the provider at most once per `IDEMPOTENCY_TTL_SECONDS`, and repeats answer the
 //! first answer. When DynamoDB cannot be asked, the send is refused, never sent unguarded.
 
+use crate::deadline::{bounded, cutoff, SAFETY_MARGIN};
 use crate::error::{ApiError, Code};
-use crate::providers::transport::{bounded, cutoff, SAFETY_MARGIN};
-use crate::request::{AutocallsOptions, BitbybitOptions, SendRequest, Template};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::OnceCell;
@@ -56,26 +54,21 @@ impl Guard {
             .await
     }
 
-    /// Writes the in-flight record for `key`, or says why this request may not be sent.
-    pub async fn claim(
-        &self,
-        key: &str,
-        request: &SendRequest,
-        deadline: Instant,
-    ) -> Result<Claim, ApiError> {
-        let hash = fingerprint(request);
+    /// Writes the in-flight record for `key` of the request whose fingerprint is `hash`,
+    /// or says why this request may not be sent.
+    pub async fn claim(&self, key: &str, hash: &str, deadline: Instant) -> Result<Claim, ApiError> {
         let work = async {
             // A record may vanish between the failed put and the read (deleted after a
             // retryable failure): then the put is worth one more try.
             for _ in 0..2 {
                 let owner = format!("{:016x}", fastrand::u64(..));
-                if self.put_in_flight(key, &hash, &owner, deadline).await? {
+                if self.put_in_flight(key, hash, &owner, deadline).await? {
                     return Ok(Claim::Fresh(Ticket {
                         key: key.to_string(),
                         owner,
                     }));
                 }
-                if let Some(claim) = self.existing(key, &hash).await? {
+                if let Some(claim) = self.existing(key, hash).await? {
                     return Ok(claim);
                 }
             }
@@ -229,51 +222,6 @@ impl Guard {
             );
         }
     }
-}
-
-/// SHA-256 of what is sent, in a fixed order: the same message to the same number gives
-/// the same hash however it was written (`to` normalized). The request is destructured
-/// field by field, so that a field added to `SendRequest` fails to compile here until it is
-/// either hashed or named as one that does not change the message (`client_reference`,
-/// `dry_run`, the key itself).
-pub fn fingerprint(request: &SendRequest) -> String {
-    let SendRequest {
-        provider,
-        to,
-        country,
-        template,
-        variables,
-        recipient_name,
-        media_url,
-        client_reference: _,
-        idempotency_key: _,
-        dry_run: _,
-        bitbybit:
-            BitbybitOptions {
-                template_source,
-                sources,
-                ignore_active_ticket,
-            },
-        autocalls: AutocallsOptions { sender_id },
-    } = request;
-    let template = match template {
-        Template::Name(name) => json!({ "name": name }),
-        Template::Id(id) => json!({ "id": id }),
-    };
-    let normalized = json!([
-        provider.as_str(),
-        to.e164(),
-        country.as_ref().map(|c| c.as_str()),
-        template,
-        variables.entries(),
-        recipient_name,
-        media_url,
-        [template_source, sources],
-        ignore_active_ticket,
-        sender_id,
-    ]);
-    let digest = Sha256::digest(normalized.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn build_client(endpoint_url: Option<String>) -> Client {

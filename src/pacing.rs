@@ -1,8 +1,8 @@
-//! Pacing of sends per provider key, shared by every send of the instance (SQS records,
-//! batch entries, single sends): one send every `1 / rate` seconds, with no burst, so
-//! that no one-second window holds more than `rate` sends.
+//! Pacing of one provider's sends per pacing key (what the provider limits: an API key, a
+//! sending number), shared by every send of the instance (SQS records, batch entries,
+//! single sends): one send every `1 / rate` seconds, with no burst, so that no one-second
+//! window holds more than `rate` sends.
 
-use crate::secrets::ApiKey;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,7 +15,7 @@ const SPACING_MARGIN: f64 = 1.08;
 
 pub struct Pacer {
     interval: Duration,
-    /// Next free slot per key, keyed by a digest so that no key is held here.
+    /// Next free slot per pacing key, keyed by a digest so that no API key is held here.
     next: Mutex<HashMap<[u8; 32], Instant>>,
 }
 
@@ -32,8 +32,8 @@ impl Pacer {
     }
 
     /// Waits for this key's next slot; refuses at once when that slot is past `deadline`.
-    pub async fn wait(&self, key: &ApiKey, deadline: Instant) -> Result<(), NoSlotInTime> {
-        let digest: [u8; 32] = Sha256::digest(key.expose().as_bytes()).into();
+    pub async fn wait(&self, key: &str, deadline: Instant) -> Result<(), NoSlotInTime> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         let slot = {
             let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
@@ -52,23 +52,21 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::Credentials;
 
     #[tokio::test(start_paused = true)]
     async fn slots_are_spaced_and_refused_past_the_deadline() {
         let pacer = Pacer::new(5.0);
-        let key = Credentials::new("k", None).api_key;
+        let key = "k";
         let start = Instant::now();
         let far = start + Duration::from_secs(60);
         for _ in 0..6 {
-            pacer.wait(&key, far).await.unwrap();
+            pacer.wait(key, far).await.unwrap();
         }
         // Six sends at 5/s: the sixth waits five intervals.
         assert!(start.elapsed() >= Duration::from_secs_f64(5.0 * SPACING_MARGIN / 5.0));
-        let other = Credentials::new("other", None).api_key;
         let before = Instant::now();
-        pacer.wait(&other, far).await.unwrap();
+        pacer.wait("other", far).await.unwrap();
         assert_eq!(before, Instant::now(), "another key has its own slots");
-        assert!(pacer.wait(&key, Instant::now()).await.is_err());
+        assert!(pacer.wait(key, Instant::now()).await.is_err());
     }
 }

@@ -1,15 +1,19 @@
-//! The send request of contract section 2, parsed strictly from JSON into types that are
-//! valid once they exist. Every error names its field; none needs a secret or a provider.
+//! The send request of contract section 2, parsed strictly from JSON: the fields every
+//! provider shares here, the provider's own part by the provider (`Provider::parse`), into
+//! types that are valid once they exist. Every error names its field; none needs a secret.
 
 use crate::error::{ApiError, Code};
 use crate::phone::{Country, Phone};
-use crate::providers::ProviderKind;
+use crate::providers::{self, Input, Message, Provider, REGISTRY};
+use crate::variables::Variables;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The send request's top-level fields (contract section 2).
+/// The send request's own top-level fields (contract section 2); each provider's block,
+/// named after it, may sit beside them.
 pub const TOP_FIELDS: &[&str] = &[
     "provider",
     "to",
@@ -21,75 +25,34 @@ pub const TOP_FIELDS: &[&str] = &[
     "client_reference",
     "idempotency_key",
     "dry_run",
-    "bitbybit",
-    "autocalls",
 ];
-const MAX_VARIABLES: usize = 100;
-const MAX_VARIABLE_CHARS: usize = 1024;
+pub const MAX_RECIPIENT_NAME: usize = 255;
+pub const MAX_MEDIA_URL: usize = 2048;
+pub const MAX_CLIENT_REFERENCE: usize = 256;
+pub const MAX_KEY: usize = 128;
 
-/// A send request that passed every check of the contract.
-#[derive(Clone, Debug)]
+/// A send request that passed every check of the contract and of its provider.
 pub struct SendRequest {
-    pub provider: ProviderKind,
-    pub to: Phone,
-    pub country: Option<Country>,
-    pub template: Template,
-    pub variables: Variables,
-    pub recipient_name: Option<String>,
-    pub media_url: Option<String>,
-    pub client_reference: Option<String>,
-    pub idempotency_key: Option<String>,
-    pub dry_run: bool,
-    pub bitbybit: BitbybitOptions,
-    pub autocalls: AutocallsOptions,
+    provider: &'static dyn Provider,
+    to: Phone,
+    variables: Variables,
+    recipient_name: Option<String>,
+    media_url: Option<String>,
+    client_reference: Option<String>,
+    idempotency_key: Option<String>,
+    dry_run: bool,
+    message: Box<dyn Message>,
 }
 
-/// bitbybit names its templates; autocalls numbers them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Template {
-    Name(String),
-    Id(u64),
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BitbybitOptions {
-    pub template_source: Option<String>,
-    pub sources: Option<String>,
-    pub ignore_active_ticket: Option<bool>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AutocallsOptions {
-    pub sender_id: Option<u64>,
-}
-
-/// Template placeholders as (name, value) pairs; an array's names are `"1"`..`"n"`.
-/// Values may be personal data: `Debug` shows names only.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Variables {
-    entries: Vec<(String, String)>,
-}
-
-impl Variables {
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub fn entries(&self) -> &[(String, String)] {
-        &self.entries
-    }
-
-    /// The values in placeholder order (bitbybit `params`); parsing made sure the names
-    /// are exactly `"1"`..`"n"` when the provider needs this.
-    pub fn values(&self) -> Vec<&str> {
-        self.entries.iter().map(|(_, v)| v.as_str()).collect()
-    }
-}
-
-impl fmt::Debug for Variables {
+impl fmt::Debug for SendRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.entries.iter().map(|(k, _)| k.as_str()).collect();
-        write!(f, "Variables({names:?}, values redacted)")
+        write!(
+            f,
+            "SendRequest({}, {:?}, {:?})",
+            self.provider.name(),
+            self.to,
+            self.variables
+        )
     }
 }
 
@@ -99,7 +62,7 @@ impl SendRequest {
     /// are read as serde_json prints them; `parse_document` keeps them as written.
     pub fn parse(
         value: &Value,
-        default_provider: Option<ProviderKind>,
+        default_provider: Option<&'static dyn Provider>,
         header_key: Option<&str>,
     ) -> Result<SendRequest, ApiError> {
         SendRequest::parse_with(value, None, default_provider, header_key)
@@ -110,7 +73,7 @@ impl SendRequest {
     pub fn parse_document(
         value: &Value,
         text: &str,
-        default_provider: Option<ProviderKind>,
+        default_provider: Option<&'static dyn Provider>,
         header_key: Option<&str>,
     ) -> Result<SendRequest, ApiError> {
         // The same document read again, keeping each top-level field's text; duplicate keys
@@ -121,17 +84,14 @@ impl SendRequest {
                 "the send request must be a JSON object",
             )
         })?;
-        let exact = fields
-            .get("variables")
-            .map(|raw| ExactVariables::read(raw))
-            .transpose()?;
-        SendRequest::parse_with(value, exact.as_ref(), default_provider, header_key)
+        let exact = fields.get("variables").copied();
+        SendRequest::parse_with(value, exact, default_provider, header_key)
     }
 
     fn parse_with(
         value: &Value,
-        exact: Option<&ExactVariables>,
-        default_provider: Option<ProviderKind>,
+        exact_variables: Option<&RawValue>,
+        default_provider: Option<&'static dyn Provider>,
         header_key: Option<&str>,
     ) -> Result<SendRequest, ApiError> {
         let body = value.as_object().ok_or_else(|| {
@@ -140,7 +100,11 @@ impl SendRequest {
                 "the send request must be a JSON object",
             )
         })?;
-        if let Some(unknown) = body.keys().find(|k| !TOP_FIELDS.contains(&k.as_str())) {
+        let is_block = |k: &str| REGISTRY.iter().any(|p| p.name() == k);
+        if let Some(unknown) = body
+            .keys()
+            .find(|k| !TOP_FIELDS.contains(&k.as_str()) && !is_block(k))
+        {
             return Err(ApiError::invalid(
                 unknown.clone(),
                 format!("unknown field `{unknown}`"),
@@ -153,38 +117,45 @@ impl SendRequest {
             ));
         }
         let provider = parse_provider(body, default_provider)?;
-        for kind in ProviderKind::ALL {
-            if kind != provider && body.contains_key(kind.as_str()) {
-                return Err(ApiError::invalid(
-                    kind.as_str(),
-                    format!(
-                        "`{}` options were given but the provider is {}",
-                        kind.as_str(),
-                        provider.as_str()
-                    ),
-                ));
-            }
+        if let Some(other) = REGISTRY
+            .iter()
+            .find(|p| p.name() != provider.name() && body.contains_key(p.name()))
+        {
+            return Err(ApiError::invalid(
+                other.name(),
+                format!(
+                    "`{}` options were given but the provider is {}",
+                    other.name(),
+                    provider.name()
+                ),
+            ));
         }
-        let bitbybit = parse_bitbybit(body.get("bitbybit"))?;
-        let autocalls = parse_autocalls(body.get("autocalls"))?;
+        let block = match body.get(provider.name()) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(block)) => Some(block),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    provider.name(),
+                    format!("`{}` must be an object", provider.name()),
+                ))
+            }
+        };
         let country = optional_str(body, "country", 2)?
             .map(|c| {
                 Country::parse(c)
                     .map_err(|why| ApiError::invalid("country", format!("`country` {why}")))
             })
             .transpose()?;
-        let to_text = required_str(body, "to")?;
-        let to = Phone::parse(to_text, country).map_err(|why| {
+        let to = Phone::parse(required_str(body, "to")?, country).map_err(|why| {
             ApiError::new(Code::InvalidPhone, format!("`to` {why}")).with_field("to")
         })?;
-        let template = parse_template(body.get("template"), provider)?;
-        let variables = parse_variables(body.get("variables"), exact, provider)?;
-        let recipient_name = optional_str(body, "recipient_name", 255)?.map(str::to_string);
-        let media_url = optional_str(body, "media_url", 2048)?
-            .map(|url| parse_media_url(url, provider))
+        let variables = Variables::parse(body.get("variables"), exact_variables)?;
+        let recipient_name = optional_str(body, "recipient_name", MAX_RECIPIENT_NAME)?;
+        let media_url = optional_str(body, "media_url", MAX_MEDIA_URL)?
+            .map(parse_media_url)
             .transpose()?;
-        let client_reference = optional_str(body, "client_reference", 256)?.map(str::to_string);
-        let idempotency_key = match optional_str(body, "idempotency_key", 128)? {
+        let client_reference = optional_str(body, "client_reference", MAX_CLIENT_REFERENCE)?;
+        let idempotency_key = match optional_str(body, "idempotency_key", MAX_KEY)? {
             Some(key) => Some(printable_key(key, "idempotency_key")?),
             None => header_key
                 .map(|key| printable_key(key, "Idempotency-Key"))
@@ -195,317 +166,96 @@ impl SendRequest {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(ApiError::invalid("dry_run", "`dry_run` must be a boolean")),
         };
+        let message = provider.parse(&Input {
+            to: &to,
+            country,
+            template: body.get("template"),
+            variables: &variables,
+            recipient_name,
+            media_url,
+            block,
+        })?;
         Ok(SendRequest {
             provider,
             to,
-            country,
-            template,
             variables,
-            recipient_name,
-            media_url,
-            client_reference,
+            recipient_name: recipient_name.map(str::to_string),
+            media_url: media_url.map(str::to_string),
+            client_reference: client_reference.map(str::to_string),
             idempotency_key,
             dry_run,
-            bitbybit,
-            autocalls,
+            message,
         })
     }
-}
 
-impl SendRequest {
+    pub fn provider(&self) -> &'static dyn Provider {
+        self.provider
+    }
+
+    pub fn to(&self) -> &Phone {
+        &self.to
+    }
+
+    pub fn client_reference(&self) -> Option<&str> {
+        self.client_reference.as_deref()
+    }
+
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    pub fn message(&self) -> &dyn Message {
+        self.message.as_ref()
+    }
+
     /// The request's values a provider's answer must never echo back (variable values,
-    /// the recipient's name, the media URL).
+    /// the recipient's name, the media URL, and the provider's own).
     pub fn personal_values(&self) -> impl Iterator<Item = &str> {
         self.variables
-            .entries
-            .iter()
-            .map(|(_, v)| v.as_str())
+            .values()
             .chain(self.recipient_name.as_deref())
             .chain(self.media_url.as_deref())
+            .chain(self.message.personal_values())
+    }
+
+    /// SHA-256 of what is sent (contract section 7): the provider and its message, as the
+    /// provider's own types serialize it (so that no field is left out), with `to`
+    /// normalized; what changes nothing that is sent (`client_reference`, `dry_run`, the
+    /// key itself) is left out.
+    pub fn fingerprint(&self) -> String {
+        let sent = serde_json::json!([self.provider.name(), self.message.fingerprint()]);
+        let digest = Sha256::digest(sent.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
 fn parse_provider(
     body: &Map<String, Value>,
-    default: Option<ProviderKind>,
-) -> Result<ProviderKind, ApiError> {
+    default: Option<&'static dyn Provider>,
+) -> Result<&'static dyn Provider, ApiError> {
     let unknown =
         |message: String| ApiError::new(Code::UnknownProvider, message).with_field("provider");
     match body.get("provider") {
         None | Some(Value::Null) => default
             .ok_or_else(|| unknown("`provider` is required: no DEFAULT_PROVIDER is set".into())),
-        Some(Value::String(name)) => ProviderKind::from_name(name).ok_or_else(|| {
-            let known: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
+        Some(Value::String(name)) => providers::find(name).ok_or_else(|| {
+            let known: Vec<&str> = REGISTRY.iter().map(|p| p.name()).collect();
             unknown(format!("`provider` must be one of {}", known.join(", ")))
         }),
         Some(_) => Err(unknown("`provider` must be a string".into())),
     }
 }
 
-fn parse_template(value: Option<&Value>, provider: ProviderKind) -> Result<Template, ApiError> {
-    let bad = |why: &str| ApiError::invalid("template", format!("`template` {why}"));
-    match (provider, value) {
-        (_, None | Some(Value::Null)) => Err(bad("is required")),
-        (ProviderKind::Bitbybit, Some(Value::String(name))) => {
-            let len = name.chars().count();
-            if name.trim().is_empty() {
-                Err(bad("must be a non-empty template name for bitbybit"))
-            } else if len > 512 {
-                Err(bad("must be at most 512 characters"))
-            } else {
-                Ok(Template::Name(name.clone()))
-            }
-        }
-        (ProviderKind::Bitbybit, Some(_)) => {
-            Err(bad("must be the template's name (a string) for bitbybit"))
-        }
-        (ProviderKind::Autocalls, Some(Value::Number(n))) => n
-            .as_u64()
-            .filter(|id| *id > 0)
-            .map(Template::Id)
-            .ok_or_else(|| bad("must be a positive integer template id for autocalls")),
-        (ProviderKind::Autocalls, Some(Value::String(s))) => s
-            .parse::<u64>()
-            .ok()
-            .filter(|id| *id > 0 && s.bytes().all(|b| b.is_ascii_digit()))
-            .map(Template::Id)
-            .ok_or_else(|| {
-                bad("must be a positive integer template id (or a string of digits) for autocalls")
-            }),
-        (ProviderKind::Autocalls, Some(_)) => {
-            Err(bad("must be a positive integer template id for autocalls"))
-        }
-    }
-}
-
-/// The text of each variable as the request wrote it, by position or by name.
-enum ExactVariables {
-    List(Vec<Box<RawValue>>),
-    Named(BTreeMap<String, Box<RawValue>>),
-    Neither,
-}
-
-impl ExactVariables {
-    fn read(raw: &RawValue) -> Result<Self, ApiError> {
-        let unreadable =
-            || ApiError::invalid("variables", "`variables` must be an array or an object");
-        Ok(match raw.get().trim_start().as_bytes().first() {
-            Some(b'[') => {
-                ExactVariables::List(serde_json::from_str(raw.get()).map_err(|_| unreadable())?)
-            }
-            Some(b'{') => {
-                ExactVariables::Named(serde_json::from_str(raw.get()).map_err(|_| unreadable())?)
-            }
-            _ => ExactVariables::Neither,
-        })
-    }
-
-    fn text<'a>(exact: Option<&'a Self>, index: usize, name: &str) -> Option<&'a str> {
-        let raw = match exact? {
-            ExactVariables::List(items) => items.get(index)?,
-            ExactVariables::Named(map) => map.get(name)?,
-            ExactVariables::Neither => return None,
-        };
-        Some(raw.get().trim())
-    }
-}
-
-fn parse_variables(
-    value: Option<&Value>,
-    exact: Option<&ExactVariables>,
-    provider: ProviderKind,
-) -> Result<Variables, ApiError> {
-    let entries: Vec<(String, String)> = match value {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => {
-            check_count(items.len())?;
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let written = ExactVariables::text(exact, i, "");
-                    Ok((
-                        (i + 1).to_string(),
-                        variable_value(v, written, &format!("variables[{i}]"))?,
-                    ))
-                })
-                .collect::<Result<_, ApiError>>()?
-        }
-        Some(Value::Object(map)) => {
-            check_count(map.len())?;
-            let mut entries = map
-                .iter()
-                .map(|(k, v)| {
-                    let field = format!("variables.{k}");
-                    if k.is_empty() || k.chars().count() > 128 {
-                        return Err(ApiError::invalid(
-                            field,
-                            "a variable name must have 1 to 128 characters",
-                        ));
-                    }
-                    let written = ExactVariables::text(exact, usize::MAX, k);
-                    Ok((k.clone(), variable_value(v, written, &field)?))
-                })
-                .collect::<Result<Vec<_>, ApiError>>()?;
-            if provider == ProviderKind::Bitbybit {
-                order_positional(&mut entries)?;
-            }
-            entries
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "variables",
-                "`variables` must be an array or an object",
-            ))
-        }
-    };
-    Ok(Variables { entries })
-}
-
-/// bitbybit's `params` is positional: an object's keys must be exactly "1".."n".
-fn order_positional(entries: &mut [(String, String)]) -> Result<(), ApiError> {
-    let n = entries.len();
-    for (k, _) in entries.iter() {
-        let ok = k
-            .parse::<usize>()
-            .is_ok_and(|i| (1..=n).contains(&i) && i.to_string() == *k);
-        if !ok {
-            return Err(ApiError::invalid(
-                format!("variables.{k}"),
-                format!(
-                    "bitbybit variables are positional: object keys must be exactly \"1\"..\"{n}\""
-                ),
-            ));
-        }
-    }
-    entries.sort_by_key(|(k, _)| k.parse::<usize>().unwrap_or(usize::MAX));
-    Ok(())
-}
-
-fn check_count(len: usize) -> Result<(), ApiError> {
-    if len > MAX_VARIABLES {
-        return Err(ApiError::invalid(
-            "variables",
-            format!("at most {MAX_VARIABLES} variables are allowed"),
-        ));
-    }
-    Ok(())
-}
-
-/// A variable's value as text. A number is sent as `written` in the request when its text
-/// is known, not as serde_json would print it again.
-fn variable_value(value: &Value, written: Option<&str>, field: &str) -> Result<String, ApiError> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => written.map_or_else(|| n.to_string(), str::to_string),
-        _ => {
-            return Err(ApiError::invalid(
-                field,
-                format!("`{field}` must be a string or a number"),
-            ))
-        }
-    };
-    if text.chars().count() > MAX_VARIABLE_CHARS {
-        return Err(ApiError::invalid(
-            field,
-            format!("`{field}` must be at most {MAX_VARIABLE_CHARS} characters"),
-        ));
-    }
-    Ok(text)
-}
-
-fn parse_media_url(url: &str, provider: ProviderKind) -> Result<String, ApiError> {
-    if provider != ProviderKind::Bitbybit {
-        return Err(ApiError::invalid(
-            "media_url",
-            format!("`media_url` is not supported by {}", provider.as_str()),
-        ));
-    }
+fn parse_media_url(url: &str) -> Result<&str, ApiError> {
     match reqwest::Url::parse(url) {
-        Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => {
-            Ok(url.to_string())
-        }
+        Ok(parsed) if parsed.scheme() == "https" && parsed.host_str().is_some() => Ok(url),
         _ => Err(ApiError::invalid(
             "media_url",
             "`media_url` must be an absolute https URL",
-        )),
-    }
-}
-
-fn parse_bitbybit(value: Option<&Value>) -> Result<BitbybitOptions, ApiError> {
-    let Some(block) = block(
-        value,
-        "bitbybit",
-        &["template_source", "sources", "ignore_active_ticket"],
-    )?
-    else {
-        return Ok(BitbybitOptions::default());
-    };
-    let one_of = |name: &str, allowed: &[&str]| -> Result<Option<String>, ApiError> {
-        let field = format!("bitbybit.{name}");
-        match block.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(Some(s.clone())),
-            Some(_) => Err(ApiError::invalid(
-                &field,
-                format!("`{field}` must be one of {allowed:?}"),
-            )),
-        }
-    };
-    let ignore_active_ticket = match block.get("ignore_active_ticket") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "bitbybit.ignore_active_ticket",
-                "`bitbybit.ignore_active_ticket` must be a boolean",
-            ))
-        }
-    };
-    Ok(BitbybitOptions {
-        template_source: one_of("template_source", &["CRM", "AUTH"])?,
-        sources: one_of("sources", &["whatsapp cloud api", "whatsapp coex"])?,
-        ignore_active_ticket,
-    })
-}
-
-fn parse_autocalls(value: Option<&Value>) -> Result<AutocallsOptions, ApiError> {
-    let Some(block) = block(value, "autocalls", &["sender_id"])? else {
-        return Ok(AutocallsOptions::default());
-    };
-    let sender_id = match block.get("sender_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|id| *id > 0).ok_or_else(|| {
-            ApiError::invalid(
-                "autocalls.sender_id",
-                "`autocalls.sender_id` must be a positive integer",
-            )
-        })?),
-    };
-    Ok(AutocallsOptions { sender_id })
-}
-
-/// A provider block: an object holding only the named fields.
-fn block<'a>(
-    value: Option<&'a Value>,
-    name: &str,
-    fields: &[&str],
-) -> Result<Option<&'a Map<String, Value>>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => {
-            if let Some(unknown) = map.keys().find(|k| !fields.contains(&k.as_str())) {
-                let field = format!("{name}.{unknown}");
-                return Err(ApiError::invalid(
-                    &field,
-                    format!("unknown field `{field}`"),
-                ));
-            }
-            Ok(Some(map))
-        }
-        Some(_) => Err(ApiError::invalid(
-            name,
-            format!("`{name}` must be an object"),
         )),
     }
 }
@@ -542,7 +292,7 @@ fn optional_str<'a>(
 
 /// Idempotency keys and request ids: 1 to 128 printable ASCII characters.
 pub fn is_printable_token(text: &str) -> bool {
-    (1..=128).contains(&text.len()) && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+    (1..=MAX_KEY).contains(&text.len()) && text.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
 fn printable_key(key: &str, field: &str) -> Result<String, ApiError> {

@@ -8,8 +8,7 @@ mod source;
 pub use source::Source;
 
 use crate::error::{ApiError, Code};
-use crate::providers::ProviderKind;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -37,20 +36,66 @@ impl fmt::Display for ApiKey {
     }
 }
 
-/// What a provider needs from its secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
-    pub api_key: ApiKey,
-    /// autocalls' default sender.
-    pub sender_id: Option<u64>,
+/// One provider's entry of the secret: its key, and the entry's other fields (a
+/// provider's defaults, such as a sender). Which fields there are is the provider's.
+#[derive(Clone, PartialEq)]
+pub struct Secret {
+    provider: String,
+    key: ApiKey,
+    entry: Map<String, Value>,
 }
 
-impl Credentials {
-    pub fn new(key: &str, sender_id: Option<u64>) -> Self {
-        Credentials {
-            api_key: ApiKey(key.into()),
-            sender_id,
+impl Secret {
+    /// `entry` is the provider's object in the secret (without its key field).
+    pub fn new(provider: &str, key: &str, entry: Value) -> Self {
+        Secret {
+            provider: provider.to_string(),
+            key: ApiKey(key.to_string()),
+            entry: match entry {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
         }
+    }
+
+    pub fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    /// A positive integer field of the entry (`sender_id`), if present.
+    pub fn number(&self, field: &str) -> Result<Option<u64>, ApiError> {
+        match self.entry.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| self.bad(field, "a positive integer")),
+        }
+    }
+
+    /// A non-empty string field of the entry (`phone_number_id`), if present.
+    pub fn text(&self, field: &str) -> Result<Option<&str>, ApiError> {
+        match self.entry.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim())),
+            Some(_) => Err(self.bad(field, "a non-empty string")),
+        }
+    }
+
+    fn bad(&self, field: &str, what: &str) -> ApiError {
+        ApiError::new(
+            Code::ConfigurationError,
+            format!("the secret's `{}.{field}` must be {what}", self.provider),
+        )
+        .with_provider(&self.provider)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: Vec<&String> = self.entry.keys().collect();
+        write!(f, "Secret({}, key ***, fields {fields:?})", self.provider)
     }
 }
 
@@ -82,7 +127,7 @@ struct Slot {
 
 pub struct SecretStore {
     source: Source,
-    refs: HashMap<ProviderKind, SecretRef>,
+    refs: HashMap<&'static str, SecretRef>,
     ttl: Duration,
     grace: Duration,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
@@ -91,7 +136,7 @@ pub struct SecretStore {
 impl SecretStore {
     pub fn new(
         source: Source,
-        refs: HashMap<ProviderKind, SecretRef>,
+        refs: HashMap<&'static str, SecretRef>,
         ttl: Duration,
         grace: Duration,
     ) -> Self {
@@ -109,41 +154,45 @@ impl SecretStore {
         self.source.prepare().await;
     }
 
-    /// The provider's credentials, from the cache while it is fresh.
-    pub async fn credentials(&self, kind: ProviderKind) -> Result<Credentials, ApiError> {
-        let secret = self.secret_ref(kind)?;
+    /// The provider's entry of its secret (`key_field` names its key), from the cache
+    /// while it is fresh.
+    pub async fn secret(&self, provider: &str, key_field: &str) -> Result<Secret, ApiError> {
+        let secret = self.secret_ref(provider)?;
         let text = self.text(&secret.id, None).await?;
-        parse(kind, secret.combined, &text).map_err(|e| e.with_provider(kind.as_str()))
+        parse(provider, key_field, secret.combined, &text).map_err(|e| e.with_provider(provider))
     }
 
-    /// After a provider 401: the credentials as Secrets Manager has them now, fetched at
-    /// once unless another send already replaced `rejected`.
+    /// After the provider refused the key: the entry as Secrets Manager has it now, fetched
+    /// at once unless another send already replaced `rejected`.
     pub async fn refresh(
         &self,
-        kind: ProviderKind,
-        rejected: &Credentials,
-    ) -> Result<Credentials, ApiError> {
-        let secret = self.secret_ref(kind)?;
-        let text = self
-            .text(&secret.id, Some((kind, secret.combined, rejected)))
-            .await?;
-        parse(kind, secret.combined, &text).map_err(|e| e.with_provider(kind.as_str()))
+        provider: &str,
+        key_field: &str,
+        rejected: &Secret,
+    ) -> Result<Secret, ApiError> {
+        let secret = self.secret_ref(provider)?;
+        let still_rejected = |text: &SecretText| {
+            parse(provider, key_field, secret.combined, text)
+                .is_ok_and(|now| now.key == rejected.key)
+        };
+        let text = self.text(&secret.id, Some(&still_rejected)).await?;
+        parse(provider, key_field, secret.combined, &text).map_err(|e| e.with_provider(provider))
     }
 
-    fn secret_ref(&self, kind: ProviderKind) -> Result<&SecretRef, ApiError> {
-        self.refs.get(&kind).ok_or_else(|| {
+    fn secret_ref(&self, provider: &str) -> Result<&SecretRef, ApiError> {
+        self.refs.get(provider).ok_or_else(|| {
             ApiError::new(
                 Code::ConfigurationError,
-                format!("no secret is configured for {}", kind.as_str()),
+                format!("no secret is configured for {provider}"),
             )
-            .with_provider(kind.as_str())
+            .with_provider(provider)
         })
     }
 
     async fn text(
         &self,
         id: &str,
-        rejected: Option<(ProviderKind, bool, &Credentials)>,
+        rejected: Option<&(dyn Fn(&SecretText) -> bool + Sync)>,
     ) -> Result<SecretText, ApiError> {
         let asked_at = Instant::now();
         let slot = {
@@ -157,9 +206,7 @@ impl SecretStore {
         let mut slot = slot.lock().await;
         if let Some((text, at)) = &slot.good {
             let fresh = at.elapsed() < self.ttl;
-            let still_rejected = rejected.is_some_and(|(kind, combined, old)| {
-                parse(kind, combined, text).is_ok_and(|now| now.api_key == old.api_key)
-            });
+            let still_rejected = rejected.is_some_and(|refused| refused(text));
             if fresh && !still_rejected {
                 return Ok(text.clone());
             }
@@ -209,118 +256,137 @@ impl SecretStore {
     }
 }
 
-/// Reads one provider's credentials out of a secret's text (contract section 9).
-fn parse(kind: ProviderKind, combined: bool, text: &SecretText) -> Result<Credentials, ApiError> {
-    let name = kind.as_str();
+/// Reads one provider's entry out of a secret's text (contract section 9): from the
+/// combined secret its object; from a per-provider secret its object, the combined shape,
+/// or the bare key.
+fn parse(
+    provider: &str,
+    key_field: &str,
+    combined: bool,
+    text: &SecretText,
+) -> Result<Secret, ApiError> {
     let config = |message: String| ApiError::new(Code::ConfigurationError, message);
     let trimmed = text.0.trim();
     let json: Option<Value> = serde_json::from_str(trimmed).ok();
     let entry = match (combined, &json) {
         (true, None) => return Err(config("the provider secret is not valid JSON".into())),
         (true, Some(all)) => all
-            .get(name)
-            .ok_or_else(|| config(format!("the provider secret has no `{name}` entry")))?,
+            .get(provider)
+            .ok_or_else(|| config(format!("the provider secret has no `{provider}` entry")))?,
         // A per-provider secret may also hold the combined shape.
         (false, Some(all @ Value::Object(map))) => {
-            map.get(name).filter(|v| v.is_object()).unwrap_or(all)
+            map.get(provider).filter(|v| v.is_object()).unwrap_or(all)
         }
         (false, _) if trimmed.starts_with('{') => {
-            return Err(config(format!("the {name} secret is not valid JSON")))
+            return Err(config(format!("the {provider} secret is not valid JSON")))
         }
         (false, _) if trimmed.is_empty() || trimmed.contains(char::is_whitespace) => {
             return Err(config(format!(
-                "the {name} secret is neither a JSON object nor a bare key"
+                "the {provider} secret is neither a JSON object nor a bare key"
             )))
         }
-        (false, _) => {
-            return Ok(Credentials {
-                api_key: ApiKey(trimmed.to_string()),
-                sender_id: None,
-            })
-        }
+        (false, _) => return Ok(Secret::new(provider, trimmed, Value::Null)),
     };
-    let api_key = entry
-        .get("api_key")
+    let key = entry
+        .get(key_field)
         .and_then(Value::as_str)
         .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| config(format!("the secret's `{name}.api_key` is missing or empty")))?;
-    let sender_id = match entry.get("sender_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|id| *id > 0).ok_or_else(|| {
+        .ok_or_else(|| {
             config(format!(
-                "the secret's `{name}.sender_id` must be a positive integer"
+                "the secret's `{provider}.{key_field}` is missing or empty"
             ))
-        })?),
-    };
-    Ok(Credentials {
-        api_key: ApiKey(api_key.trim().to_string()),
-        sender_id,
-    })
+        })?;
+    let mut rest = entry.clone();
+    if let Value::Object(map) = &mut rest {
+        map.remove(key_field);
+    }
+    Ok(Secret::new(provider, key.trim(), rest))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn text(s: &str) -> SecretText {
         SecretText(s.into())
     }
 
+    fn key(secret: &Secret) -> &str {
+        secret.key().expose()
+    }
+
     #[test]
     fn the_combined_secret_gives_each_provider_its_own_entry() {
-        let t = text(
-            r#"{"bitbybit":{"api_key":"b-key"},"autocalls":{"api_key":"a-key","sender_id":12}}"#,
-        );
+        let t = text(r#"{"one":{"api_key":"b-key"},"two":{"api_key":"a-key","sender_id":12}}"#);
+        assert_eq!(key(&parse("one", "api_key", true, &t).unwrap()), "b-key");
+        let two = parse("two", "api_key", true, &t).unwrap();
         assert_eq!(
-            parse(ProviderKind::Bitbybit, true, &t).unwrap(),
-            Credentials::new("b-key", None)
-        );
-        assert_eq!(
-            parse(ProviderKind::Autocalls, true, &t).unwrap(),
-            Credentials::new("a-key", Some(12))
+            (key(&two), two.number("sender_id").unwrap()),
+            ("a-key", Some(12))
         );
     }
 
     #[test]
     fn a_missing_provider_fails_that_provider_only() {
-        let t = text(r#"{"autocalls":{"api_key":"a-key"}}"#);
-        let err = parse(ProviderKind::Bitbybit, true, &t).unwrap_err();
+        let t = text(r#"{"two":{"api_key":"a-key"}}"#);
+        let err = parse("one", "api_key", true, &t).unwrap_err();
         assert_eq!(err.code, Code::ConfigurationError);
-        assert!(err.message.contains("no `bitbybit` entry"));
-        assert!(parse(ProviderKind::Autocalls, true, &t).is_ok());
+        assert!(err.message.contains("no `one` entry"));
+        assert!(parse("two", "api_key", true, &t).is_ok());
     }
 
     #[test]
     fn a_per_provider_secret_is_its_object_or_the_bare_key() {
         assert_eq!(
-            parse(ProviderKind::Bitbybit, false, &text(" bare-key\n"))
-                .unwrap()
-                .api_key
-                .expose(),
+            key(&parse("one", "api_key", false, &text(" bare-key\n")).unwrap()),
             "bare-key"
         );
-        let obj = text(r#"{"api_key":"k","sender_id":3}"#);
+        let obj = parse(
+            "two",
+            "api_key",
+            false,
+            &text(r#"{"api_key":"k","sender_id":3}"#),
+        )
+        .unwrap();
         assert_eq!(
-            parse(ProviderKind::Autocalls, false, &obj).unwrap(),
-            Credentials::new("k", Some(3))
+            (key(&obj), obj.number("sender_id").unwrap()),
+            ("k", Some(3))
         );
-        let nested = text(r#"{"autocalls":{"api_key":"k2"}}"#);
-        assert_eq!(
-            parse(ProviderKind::Autocalls, false, &nested)
-                .unwrap()
-                .api_key
-                .expose(),
-            "k2"
-        );
-        assert!(parse(ProviderKind::Autocalls, false, &text("{broken")).is_err());
+        let nested = parse(
+            "two",
+            "api_key",
+            false,
+            &text(r#"{"two":{"api_key":"k2"}}"#),
+        )
+        .unwrap();
+        assert_eq!(key(&nested), "k2");
+        assert!(parse("two", "api_key", false, &text("{broken")).is_err());
+        let token = parse(
+            "three",
+            "access_token",
+            false,
+            &text(r#"{"access_token":"t"}"#),
+        )
+        .unwrap();
+        assert_eq!(key(&token), "t");
     }
 
     #[test]
-    fn errors_and_debug_never_show_the_key() {
-        let t = text(r#"{"bitbybit":{"api_key":"sk-very-secret","sender_id":"x"}}"#);
-        let err = parse(ProviderKind::Bitbybit, true, &t).unwrap_err();
-        assert!(!err.message.contains("sk-very-secret"));
-        let creds = Credentials::new("sk-very-secret", None);
-        assert!(!format!("{creds:?} {} {t:?}", creds.api_key).contains("sk-very-secret"));
+    fn fields_are_typed_when_read_and_errors_never_show_the_key() {
+        let t =
+            text(r#"{"one":{"api_key":"sk-very-secret","sender_id":"x","phone_number_id":"  "}}"#);
+        let secret = parse("one", "api_key", true, &t).unwrap();
+        let err = secret.number("sender_id").unwrap_err();
+        assert_eq!(err.code, Code::ConfigurationError);
+        assert!(err
+            .message
+            .contains("`one.sender_id` must be a positive integer"));
+        assert!(secret.text("phone_number_id").is_err());
+        assert_eq!(secret.text("language").unwrap(), None);
+        assert!(!format!("{secret:?} {} {t:?}", secret.key()).contains("sk-very-secret"));
+        assert!(
+            !format!("{:?}", Secret::new("one", "sk-very-secret", json!({}))).contains("sk-very")
+        );
     }
 }

@@ -1,15 +1,18 @@
-//! The send use case, the same for every entry point: validate → idempotency claim →
-//! secret → provider → one answer (kept for replays when it is final). Entry points only
-//! decode their envelope and encode this answer.
+//! The send use case, the same for every entry point and every provider: validate →
+//! idempotency claim → secret → provider → one outcome (kept for replays when it is final).
+//! Entry points only decode their envelope and render the outcome.
 
+use crate::app::App;
+use crate::deadline::{bounded, cutoff};
 use crate::error::{ApiError, Code};
 use crate::idempotency::Claim;
-use crate::providers::transport::{bounded, cutoff, MAX_RETRY_AFTER};
-use crate::providers::{Accepted, ProviderKind, ProviderRequest, Redact};
+use crate::providers::transport::{Exchange, MAX_RETRY_AFTER};
+use crate::providers::{Provider, ProviderRequest, Redact};
 use crate::request::SendRequest;
-use crate::secrets::Credentials;
-use crate::App;
-use serde_json::{json, Value};
+use crate::secrets::Secret;
+use crate::telemetry::Report;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -29,45 +32,116 @@ impl Invocation {
             deadline: Instant::now() + time_left.min(LONGEST),
         }
     }
+
+    /// The same invocation under another request id (the caller's `X-Request-Id`).
+    pub fn with_id(&self, request_id: &str) -> Invocation {
+        Invocation {
+            request_id: request_id.to_string(),
+            deadline: self.deadline,
+        }
+    }
 }
 
-/// The answer to one send, with what its log line needs.
+/// A message the provider accepted (contract section 4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sent {
+    pub provider: String,
+    pub status: String,
+    pub message_id: String,
+    pub to: String,
+    pub client_reference: Option<String>,
+    pub provider_details: Map<String, Value>,
+}
+
+/// What a dry run would have sent.
+#[derive(Clone, Debug)]
+pub struct DryRun {
+    pub provider: &'static str,
+    pub to: String,
+    pub request: ProviderRequest,
+}
+
+#[derive(Clone, Debug)]
+pub enum Answer {
+    Sent(Sent),
+    DryRun(DryRun),
+}
+
+/// What one send came to; each entry point renders it in its own envelope.
 #[derive(Clone, Debug)]
 pub struct Outcome {
-    pub http_status: u16,
-    pub document: Value,
-    pub retry_after: Option<Duration>,
+    pub result: Result<Answer, ApiError>,
+    /// The request id the answer carries (a replay's is the first request's).
+    pub request_id: String,
+    /// The stored answer of an earlier request with the same idempotency key.
     pub replay: bool,
     pub report: Report,
 }
 
-/// What the log line and metrics say of one send; never a key, value or full number.
-#[derive(Clone, Debug, Default)]
-pub struct Report {
-    pub provider: Option<&'static str>,
-    pub outcome: String,
-    pub provider_status: Option<u16>,
-    pub provider_latency: Option<Duration>,
-    pub client_reference: Option<String>,
-    pub to_masked: Option<String>,
-    /// `true` when the provider accepted the message in this call.
-    pub sent: bool,
-    /// Dry runs and replays send nothing: they count in neither `Sent` nor `Failed`.
-    pub unmetered: bool,
-}
-
 impl Outcome {
-    pub fn error(error: &ApiError, request_id: &str, mut report: Report) -> Outcome {
+    pub fn error(error: ApiError, request_id: &str, mut report: Report) -> Outcome {
         report.outcome = error.code.as_str().to_string();
-        report.provider = report.provider.or(error.provider);
+        report.provider = report.provider.or_else(|| error.provider.clone());
         report.provider_status = report.provider_status.or(error.provider_status);
         Outcome {
-            http_status: error.http_status(),
-            document: error.to_document(request_id),
-            retry_after: error.retry_after,
+            result: Err(error),
+            request_id: request_id.to_string(),
             replay: false,
             report,
         }
+    }
+
+    pub fn http_status(&self) -> u16 {
+        match &self.result {
+            Ok(_) => 200,
+            Err(error) => error.http_status(),
+        }
+    }
+
+    /// The contract's document: a success, a dry run or an error (section 4).
+    pub fn document(&self) -> Value {
+        match &self.result {
+            Ok(Answer::Sent(sent)) => {
+                let mut document = serde_json::to_value(sent).unwrap_or_default();
+                document["request_id"] = json!(self.request_id);
+                document
+            }
+            Ok(Answer::DryRun(dry)) => json!({
+                "dry_run": true,
+                "provider": dry.provider,
+                "to": dry.to,
+                "provider_request": { "method": "POST", "url": dry.request.url.as_str(), "body": dry.request.body },
+            }),
+            Err(error) => error.to_document(&self.request_id),
+        }
+    }
+
+    /// `Retry-After`, when the provider (or our own pacing) said how long to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.result.as_ref().err().and_then(|e| e.retry_after)
+    }
+
+    /// A stored answer read back for a replay; `None` when it cannot be read.
+    fn replayed(http_status: u16, document: &Value, mut report: Report) -> Option<Outcome> {
+        let (result, request_id) = if http_status == 200 {
+            let sent: Sent = serde_json::from_value(document.clone()).ok()?;
+            report.outcome = sent.status.clone();
+            (
+                Ok(Answer::Sent(sent)),
+                document["request_id"].as_str()?.to_string(),
+            )
+        } else {
+            let (error, request_id) = ApiError::from_document(document)?;
+            report.outcome = error.code.as_str().to_string();
+            (Err(error), request_id)
+        };
+        report.unmetered = true;
+        Some(Outcome {
+            result,
+            request_id,
+            replay: true,
+            report,
+        })
     }
 }
 
@@ -88,7 +162,7 @@ impl App {
                     Code::InvalidRequest,
                     format!("the body is not valid JSON: {e}"),
                 );
-                return Outcome::error(&error, &invocation.request_id, Report::default());
+                return Outcome::error(error, &invocation.request_id, Report::default());
             }
         };
         let mut report = Report {
@@ -98,30 +172,40 @@ impl App {
                 .map(|s| crate::telemetry::clean(s, 256)),
             ..Report::default()
         };
-        let parsed =
-            SendRequest::parse_document(&body, text, self.config.default_provider, header_key);
+        let parsed = SendRequest::parse_document(&body, text, self.default_provider(), header_key);
         let request = match parsed {
             Ok(request) => request,
-            Err(error) => return Outcome::error(&error, &invocation.request_id, report),
+            Err(error) => return Outcome::error(error, &invocation.request_id, report),
         };
-        report.provider = Some(request.provider.as_str());
-        report.to_masked = Some(request.to.masked());
-        if request.dry_run {
+        report.provider = Some(request.provider().name().to_string());
+        report.to_masked = Some(request.to().masked());
+        if request.dry_run() {
             let result = self.dry_run(&request, invocation).await;
             return answer(result, false, invocation, report);
         }
         // Validation came first: a request that cannot be sent writes no record.
-        let guarded = match (&self.idempotency, request.idempotency_key.as_deref()) {
+        let guarded = match (&self.idempotency, request.idempotency_key()) {
             // Boxed, as the other AWS and provider work below: the SDK's futures are large, and
             // on the stack they would overflow a thread's stack in debug builds.
             (Some(guard), Some(key)) => {
-                match Box::pin(guard.claim(key, &request, invocation.deadline)).await {
+                let fingerprint = request.fingerprint();
+                let claim = Box::pin(guard.claim(key, &fingerprint, invocation.deadline));
+                match claim.await {
                     Ok(Claim::Fresh(ticket)) => Some((guard, ticket)),
                     Ok(Claim::Replay {
                         http_status,
                         document,
-                    }) => return replay(http_status, document, report),
-                    Err(error) => return Outcome::error(&error, &invocation.request_id, report),
+                    }) => {
+                        return Outcome::replayed(http_status, &document, report.clone())
+                            .unwrap_or_else(|| {
+                                let error = ApiError::new(
+                                    Code::IdempotencyUnavailable,
+                                    "the stored answer for this idempotency key is unreadable",
+                                );
+                                Outcome::error(error, &invocation.request_id, report)
+                            })
+                    }
+                    Err(error) => return Outcome::error(error, &invocation.request_id, report),
                 }
             }
             _ => None,
@@ -145,12 +229,13 @@ impl App {
             .as_ref()
             .err()
             .is_none_or(|e| e.maybe_sent || (!e.code.retryable() && e.provider_status.is_some()));
-        let outcome = answer(result, true, invocation, report);
+        let outcome = answer(result.map(Answer::Sent), true, invocation, report);
         if let Some((guard, ticket)) = guarded {
+            let document = outcome.document();
             Box::pin(guard.finish(
                 ticket,
-                outcome.http_status,
-                &outcome.document,
+                outcome.http_status(),
+                &document,
                 is_final,
                 invocation.deadline,
             ))
@@ -173,25 +258,20 @@ impl App {
         &self,
         request: &SendRequest,
         invocation: &Invocation,
-    ) -> Result<Value, ApiError> {
-        // The secret is read only when the request needs what it holds (autocalls'
-        // default sender); the answer never holds a credential.
-        let needs_secret =
-            request.provider == ProviderKind::Autocalls && request.autocalls.sender_id.is_none();
-        let credentials = if needs_secret {
-            self.credentials(request.provider, invocation).await?
-        } else {
-            Credentials::new("", None)
+    ) -> Result<Answer, ApiError> {
+        let provider = request.provider();
+        let settings = self.settings(provider).ok_or_else(ApiError::internal)?;
+        // The secret is read only when the message needs what it holds (a default); the
+        // answer never holds a credential.
+        let secret = match request.message().needs_secret() {
+            true => Some(self.secret(provider, invocation).await?),
+            false => None,
         };
-        let built = self
-            .providers
-            .get(request.provider)
-            .build(request, &credentials)?;
-        Ok(json!({
-            "dry_run": true,
-            "provider": request.provider.as_str(),
-            "to": request.to.e164(),
-            "provider_request": { "method": "POST", "url": built.url.as_str(), "body": built.body },
+        let built = request.message().build(secret.as_ref(), settings)?;
+        Ok(Answer::DryRun(DryRun {
+            provider: provider.name(),
+            to: request.to().e164().to_string(),
+            request: built,
         }))
     }
 
@@ -200,7 +280,7 @@ impl App {
         request: &SendRequest,
         invocation: &Invocation,
         report: &mut Report,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Sent, ApiError> {
         let _permit = tokio::time::timeout_at(cutoff(invocation.deadline), self.permits.acquire())
             .await
             .map_err(|_| {
@@ -210,34 +290,30 @@ impl App {
                 )
             })?
             .map_err(|_| ApiError::internal())?;
-        let kind = request.provider;
-        let provider = self.providers.get(kind);
-        let mut credentials = self.credentials(kind, invocation).await?;
-        let mut built = provider.build(request, &credentials)?;
-        let mut exchange = self
-            .exchange(kind, &credentials, &built, invocation)
-            .await?;
+        let provider = request.provider();
+        let settings = self.settings(provider).ok_or_else(ApiError::internal)?;
+        let mut secret = self.secret(provider, invocation).await?;
+        let mut built = request.message().build(Some(&secret), settings)?;
+        let mut exchange = self.exchange(request, &secret, &built, invocation).await?;
         let mut provider_time = exchange.latency;
-        if exchange.answer.status == 401 {
+        if provider.key_refused(&exchange.answer) {
             // The key may have been rotated: fetch it again, and try once more only if it changed.
-            if let Ok(fresh) = self.refresh(kind, &credentials, invocation).await {
-                if fresh.api_key != credentials.api_key {
+            if let Ok(fresh) = self.refresh(provider, &secret, invocation).await {
+                if fresh.key() != secret.key() {
                     tracing::info!(
-                        provider = kind.as_str(),
+                        provider = provider.name(),
                         "provider refused the key; retrying with the rotated key"
                     );
-                    credentials = fresh;
-                    built = provider.build(request, &credentials)?;
-                    exchange = self
-                        .exchange(kind, &credentials, &built, invocation)
-                        .await?;
+                    secret = fresh;
+                    built = request.message().build(Some(&secret), settings)?;
+                    exchange = self.exchange(request, &secret, &built, invocation).await?;
                     provider_time += exchange.latency;
                 }
             }
         }
         report.provider_status = Some(exchange.answer.status);
         report.provider_latency = Some(provider_time);
-        let redact = Redact::new(credentials.api_key.expose(), request.personal_values());
+        let redact = Redact::new(secret.key().expose(), request.personal_values());
         let accepted = provider
             .interpret(&exchange.answer, &redact)
             .map_err(|mut error| {
@@ -247,45 +323,57 @@ impl App {
                 }
                 error
             })?;
-        Ok(success_document(request, accepted, &invocation.request_id))
+        Ok(Sent {
+            provider: provider.name().to_string(),
+            status: accepted.status,
+            message_id: accepted.message_id,
+            to: request.to().e164().to_string(),
+            client_reference: request.client_reference().map(str::to_string),
+            provider_details: accepted.details,
+        })
     }
 
     async fn exchange(
         &self,
-        kind: ProviderKind,
-        credentials: &Credentials,
+        request: &SendRequest,
+        secret: &Secret,
         built: &ProviderRequest,
         invocation: &Invocation,
-    ) -> Result<crate::providers::transport::Exchange, ApiError> {
-        let pacer = (kind == ProviderKind::Autocalls).then_some(&self.autocalls_pacer);
-        let auth = self.providers.get(kind).auth();
+    ) -> Result<Exchange, ApiError> {
+        let provider = request.provider();
+        let pace_key = request.message().pace_key(secret);
+        let pacing = self.pacers.get(provider.name()).zip(pace_key.as_deref());
         self.transport
             .exchange(
-                kind,
-                auth,
-                &credentials.api_key,
+                provider.name(),
+                provider.auth(),
+                secret.key(),
                 built,
                 invocation.deadline,
-                pacer,
+                pacing,
             )
             .await
     }
 
-    async fn credentials(
+    async fn secret(
         &self,
-        kind: ProviderKind,
+        provider: &dyn Provider,
         invocation: &Invocation,
-    ) -> Result<Credentials, ApiError> {
-        within_budget(invocation, self.secrets.credentials(kind)).await
+    ) -> Result<Secret, ApiError> {
+        let work = self.secrets.secret(provider.name(), provider.key_field());
+        within_budget(invocation, work).await
     }
 
     async fn refresh(
         &self,
-        kind: ProviderKind,
-        rejected: &Credentials,
+        provider: &dyn Provider,
+        rejected: &Secret,
         invocation: &Invocation,
-    ) -> Result<Credentials, ApiError> {
-        within_budget(invocation, self.secrets.refresh(kind, rejected)).await
+    ) -> Result<Secret, ApiError> {
+        let work = self
+            .secrets
+            .refresh(provider.name(), provider.key_field(), rejected);
+        within_budget(invocation, work).await
     }
 }
 
@@ -301,67 +389,28 @@ async fn within_budget<T>(
     bounded(cutoff(invocation.deadline), late, work).await
 }
 
-/// The answer to a send or a dry run; `sent` is `false` for a dry run.
+/// The outcome of a send or a dry run; `sent` is `false` for a dry run.
 fn answer(
-    result: Result<Value, ApiError>,
+    result: Result<Answer, ApiError>,
     sent: bool,
     invocation: &Invocation,
     mut report: Report,
 ) -> Outcome {
     match result {
-        Ok(document) => {
-            report.outcome = document["status"].as_str().unwrap_or("dry_run").to_string();
+        Ok(answer) => {
+            report.outcome = match &answer {
+                Answer::Sent(sent) => sent.status.clone(),
+                Answer::DryRun(_) => "dry_run".into(),
+            };
             report.sent = sent;
             report.unmetered = !sent;
             Outcome {
-                http_status: 200,
-                document,
-                retry_after: None,
+                result: Ok(answer),
+                request_id: invocation.request_id.clone(),
                 replay: false,
                 report,
             }
         }
-        Err(error) => Outcome::error(&error, &invocation.request_id, report),
-    }
-}
-
-/// The stored answer of the first send, as it was.
-fn replay(http_status: u16, document: Value, mut report: Report) -> Outcome {
-    report.unmetered = true;
-    report.outcome = match document["status"].as_str() {
-        Some(status) if http_status == 200 => status.to_string(),
-        _ => document["error"]["code"]
-            .as_str()
-            .unwrap_or("replay")
-            .to_string(),
-    };
-    Outcome {
-        http_status,
-        document,
-        retry_after: None,
-        replay: true,
-        report,
-    }
-}
-
-fn success_document(request: &SendRequest, accepted: Accepted, request_id: &str) -> Value {
-    json!({
-        "provider": request.provider.as_str(),
-        "status": accepted.status,
-        "message_id": accepted.message_id,
-        "to": request.to.e164(),
-        "client_reference": request.client_reference,
-        "request_id": request_id,
-        "provider_details": accepted.details,
-    })
-}
-
-impl Invocation {
-    /// The same invocation under another request id (the caller's `X-Request-Id`).
-    pub fn with_id(&self, request_id: &str) -> Invocation {
-        Invocation {
-            request_id: request_id.to_string(),
-            deadline: self.deadline,
-        }
+        Err(error) => Outcome::error(error, &invocation.request_id, report),
     }
 }

@@ -1,13 +1,34 @@
 //! Logs and metrics (contract section 10): one JSON line per request, strings cleaned
 //! against log injection, phones masked, and CloudWatch Embedded Metric Format lines.
 
-use crate::config::LogFormat;
-use crate::service::Report;
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// What the log line and metrics say of one send; never a key, value or full number.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub provider: Option<String>,
+    pub outcome: String,
+    pub provider_status: Option<u16>,
+    /// The provider's own time: its HTTP exchanges, not our pacing or waits.
+    pub provider_latency: Option<Duration>,
+    pub client_reference: Option<String>,
+    pub to_masked: Option<String>,
+    /// `true` when the provider accepted the message in this call.
+    pub sent: bool,
+    /// Dry runs, replays and held-back records send nothing: they count in neither `Sent`
+    /// nor `Failed`.
+    pub unmetered: bool,
+}
 
 /// Installs the global subscriber: `RUST_LOG` (default `info`), `LOG_FORMAT` json or text.
 /// Whatever `RUST_LOG` asks, other crates log at `info` at most: at `debug` and `trace` the
@@ -93,7 +114,7 @@ impl MetricsSink {
     /// Writes `Sent` or `Failed` (by `provider`, and `code` for failures) and `ProviderLatency`,
     /// with the request's id as a property (not a dimension) so a line names its request.
     pub fn record(&self, request_id: &str, report: &Report) {
-        let Some(provider) = report.provider.filter(|_| !report.unmetered) else {
+        let Some(provider) = report.provider.as_deref().filter(|_| !report.unmetered) else {
             return;
         };
         let timestamp = SystemTime::now()
@@ -138,7 +159,7 @@ pub fn log_request(
         request_id = %clean(request_id, 128),
         source,
         message_id = message_id.map(|id| clean(id, 128)),
-        provider = report.provider.unwrap_or(""),
+        provider = report.provider.as_deref().unwrap_or(""),
         outcome = %report.outcome,
         provider_status = report.provider_status,
         latency_ms = latency.as_millis() as u64,
@@ -163,7 +184,7 @@ mod tests {
     fn emf_lines_name_the_namespace_and_dimensions() {
         let sink = MetricsSink::Buffer(Arc::default());
         let report = Report {
-            provider: Some("autocalls"),
+            provider: Some("autocalls".into()),
             outcome: "RATE_LIMITED".into(),
             provider_latency: Some(Duration::from_millis(12)),
             ..Report::default()

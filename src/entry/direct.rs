@@ -4,8 +4,8 @@
 
 use super::finish;
 use super::http::with_status;
+use crate::app::App;
 use crate::service::Invocation;
-use crate::App;
 use serde_json::Value;
 use std::time::Instant;
 

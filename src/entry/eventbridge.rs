@@ -2,8 +2,8 @@
 //! Lambda's asynchronous retries and its on-failure destination apply.
 
 use super::{finish, FunctionError};
+use crate::app::App;
 use crate::service::Invocation;
-use crate::App;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -43,12 +43,11 @@ pub async fn handle(
         &outcome,
         started,
     );
-    if outcome.http_status == 200 {
-        return Ok(outcome.document);
+    match outcome.result {
+        Ok(_) => Ok(outcome.document()),
+        Err(error) => Err(FunctionError::SendFailed {
+            code: error.code.as_str().to_string(),
+            message: error.message,
+        }),
     }
-    let error = &outcome.document["error"];
-    Err(FunctionError::SendFailed {
-        code: error["code"].as_str().unwrap_or("INTERNAL").to_string(),
-        message: error["message"].as_str().unwrap_or("").to_string(),
-    })
 }

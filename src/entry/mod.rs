@@ -1,28 +1,23 @@
-//! Event sources. `handle` recognises the event's shape (here and nowhere else) and hands
-//! it to the entry point for that source; each entry point only decodes its envelope,
-//! calls the send service and encodes the answer.
-//!
-//! Shapes are tried in this order:
-//! 1. `Records` whose every `eventSource` is `aws:sqs`: an SQS batch;
-//! 2. `detail-type`, `source` and `detail`: an EventBridge event;
-//! 3. `requestContext` with `elb`: ALB; with `version` `2.0` or `http`: HTTP API v2 or a
-//!    function URL; with a top-level `httpMethod`: API Gateway REST (payload v1);
-//! 4. any other JSON object: a direct invocation, answered with the send request's
-//!    document (a 400 naming the field when it is not a send request).
-//!
-//! Anything else (not an object, `Records` of another service, a `requestContext` of no
-//! HTTP origin) is a function error that says what was seen.
+//! Event sources. `lambda_http` reads every event: the HTTP shapes (API Gateway REST and
+//! HTTP APIs, function URLs, ALB) become requests that `http` routes and answers in their
+//! own envelopes; any other event reaches `events` as the pass-through `POST /events` with
+//! its JSON as the body, and its answer's JSON is the invocation's result. Each entry
+//! point only decodes, calls the send service and renders its outcome.
 
+mod batch;
 mod direct;
 mod eventbridge;
+mod events;
 pub mod http;
 mod sqs;
 
+use crate::app::App;
 use crate::service::{Invocation, Outcome};
-use crate::App;
+use lambda_http::lambda_runtime::{Context, Diagnostic, LambdaEvent, Service};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{Adapter, Body, Request, RequestExt, Response};
 use serde_json::Value;
-use std::time::Instant;
-use tracing::Instrument;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A failure the whole invocation reports to Lambda (a function error).
 #[derive(Debug, thiserror::Error)]
@@ -38,112 +33,150 @@ pub enum FunctionError {
     SendFailed { code: String, message: String },
 }
 
-impl From<FunctionError> for lambda_runtime::Diagnostic {
+impl From<FunctionError> for Diagnostic {
     fn from(error: FunctionError) -> Self {
         let error_type = match &error {
             FunctionError::UnknownShape(_) => "UnknownEventShape".to_string(),
             FunctionError::Malformed { .. } => "MalformedEvent".to_string(),
             FunctionError::SendFailed { code, .. } => code.clone(),
         };
-        lambda_runtime::Diagnostic {
+        Diagnostic {
             error_type,
             error_message: error.to_string(),
         }
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Shape {
-    Sqs,
-    EventBridge,
-    Http(http::Origin),
-    Direct,
+/// Answers one request `lambda_http` made of an event: an HTTP route, or the pass-through
+/// `/events` of any other event.
+pub async fn handle(request: Request, app: &App) -> Result<Response<Body>, FunctionError> {
+    let context = request.lambda_context_ref().cloned().unwrap_or_default();
+    let invocation = Invocation::new(context.request_id.clone(), time_left(&context));
+    if matches!(
+        request.request_context_ref(),
+        Some(RequestContext::PassThrough)
+    ) {
+        let text = std::str::from_utf8(request.body().as_ref()).unwrap_or("null");
+        let result = Box::pin(events::handle(text, &invocation, app)).await?;
+        return Ok(Response::new(Body::Text(result.to_string())));
+    }
+    Ok(Box::pin(http::handle(&request, &invocation, app)).await)
 }
 
-/// Handles one Lambda event of any supported shape, given as its JSON text (a send
-/// request's numbers are sent as written there).
-pub async fn handle(
-    text: &str,
-    invocation: &Invocation,
+/// Runs one Lambda event, given as its JSON text, through `lambda_http` and `handle`, as
+/// the runtime does, in this process: the result is the JSON Lambda would return.
+pub async fn invoke(
+    event: &str,
+    request_id: &str,
+    time_left: Duration,
     app: &App,
 ) -> Result<Value, FunctionError> {
-    let event: Value = serde_json::from_str(text).map_err(|e| FunctionError::Malformed {
+    let payload: LambdaRequest =
+        serde_json::from_str(event).map_err(|e| FunctionError::Malformed {
+            source_name: "Lambda",
+            reason: e.to_string(),
+        })?;
+    let mut context = Context::default();
+    context.request_id = request_id.to_string();
+    context.deadline = (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        + time_left)
+        .as_millis() as u64;
+    let service = lambda_http::service_fn(|request| handle(request, app));
+    let mut guarded = Guard::new(Adapter::from(service));
+    let response = guarded.call(LambdaEvent::new(payload, context)).await?;
+    serde_json::to_value(response).map_err(|e| FunctionError::Malformed {
         source_name: "Lambda",
         reason: e.to_string(),
-    })?;
-    // Each source's work is boxed: in one `match` of inline futures, a debug build's poll
-    // frame holds all four, which deepens the stack of every invocation.
-    // HTTP requests may carry their own id: their span is made once the event is read.
-    let span = crate::telemetry::request_span(&invocation.request_id, &invocation.request_id);
-    match detect(&event)? {
-        Shape::Sqs => Box::pin(sqs::handle(event, invocation, app).instrument(span)).await,
-        Shape::EventBridge => {
-            Box::pin(eventbridge::handle(event, text, invocation, app).instrument(span)).await
-        }
-        Shape::Http(origin) => Box::pin(http::handle(event, origin, invocation, app)).await,
-        Shape::Direct => Ok(Box::pin(direct::handle(text, invocation, app).instrument(span)).await),
+    })
+}
+
+/// Sits between the runtime and `lambda_http`'s adapter (which is all that
+/// `lambda_http::run_concurrent` puts there), for the HTTP events the adapter cannot
+/// convert. A body marked base64 that is not base64 is passed on empty and marked, so that
+/// the route answers the contract's 400; any other event the adapter panics on is a
+/// function error that says so, not a panic.
+#[derive(Clone)]
+pub struct Guard<S> {
+    inner: S,
+}
+
+/// The mark of a body that was marked base64 but was not (see `Guard`).
+const UNDECODABLE_BODY: &str = "x-wa-dispatch-undecodable-body";
+
+impl<S> Guard<S> {
+    pub fn new(inner: S) -> Self {
+        Guard { inner }
     }
 }
 
-fn detect(event: &Value) -> Result<Shape, FunctionError> {
-    let Some(object) = event.as_object() else {
-        let kind = match event {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        };
-        return Err(FunctionError::UnknownShape(format!(
-            "the event is {kind}, not a JSON object"
-        )));
+impl<S> Service<LambdaEvent<LambdaRequest>> for Guard<S>
+where
+    S: Service<LambdaEvent<LambdaRequest>, Error = FunctionError>,
+{
+    type Response = S::Response;
+    type Error = FunctionError;
+    type Future = futures_util::future::Either<
+        S::Future,
+        std::future::Ready<Result<S::Response, FunctionError>>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut event: LambdaEvent<LambdaRequest>) -> Self::Future {
+        mark_undecodable_body(&mut event.payload);
+        let inner = &mut self.inner;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.call(event))) {
+            Ok(future) => futures_util::future::Either::Left(future),
+            Err(_) => futures_util::future::Either::Right(std::future::ready(Err(
+                FunctionError::Malformed {
+                    source_name: "HTTP",
+                    reason: "an HTTP event whose request cannot be read (its path or Host)".into(),
+                },
+            ))),
+        }
+    }
+}
+
+fn mark_undecodable_body(payload: &mut LambdaRequest) {
+    use base64::Engine;
+    let (body, base64, headers) = match payload {
+        LambdaRequest::ApiGatewayV1(e) => (&mut e.body, &mut e.is_base64_encoded, &mut e.headers),
+        LambdaRequest::ApiGatewayV2(e) => (&mut e.body, &mut e.is_base64_encoded, &mut e.headers),
+        LambdaRequest::Alb(e) => (&mut e.body, &mut e.is_base64_encoded, &mut e.headers),
+        _ => return,
     };
-    if let Some(records) = object.get("Records") {
-        let sources: Vec<&str> = records
-            .as_array()
-            .map(|r| {
-                r.iter()
-                    .map(|rec| {
-                        rec.get("eventSource")
-                            .and_then(Value::as_str)
-                            .unwrap_or("?")
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !sources.is_empty() && sources.iter().all(|s| *s == "aws:sqs") {
-            return Ok(Shape::Sqs);
-        }
-        let other = sources.iter().find(|s| **s != "aws:sqs").unwrap_or(&"none");
-        return Err(FunctionError::UnknownShape(format!(
-            "`Records` from event source {other:?}: only SQS batches (aws:sqs) are supported"
-        )));
+    let undecodable = *base64
+        && body
+            .as_deref()
+            .is_some_and(|b| base64::engine::general_purpose::STANDARD.decode(b).is_err());
+    if undecodable {
+        *body = None;
+        *base64 = false;
+        headers.insert(
+            UNDECODABLE_BODY,
+            lambda_http::http::HeaderValue::from_static("base64"),
+        );
     }
-    if object.contains_key("detail-type")
-        && object.contains_key("source")
-        && object.contains_key("detail")
-    {
-        return Ok(Shape::EventBridge);
+}
+
+/// Lambda sends the deadline as epoch milliseconds; `cargo lambda watch` sends the
+/// function's timeout in milliseconds instead (600000), which would read as long past.
+fn time_left(context: &Context) -> Duration {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if context.deadline < YEAR_2001_MS {
+        return Duration::from_millis(context.deadline);
     }
-    if let Some(context) = object.get("requestContext") {
-        if context.get("elb").is_some() {
-            return Ok(Shape::Http(http::Origin::Alb));
-        }
-        if object.get("version").and_then(Value::as_str) == Some("2.0")
-            || context.get("http").is_some()
-        {
-            return Ok(Shape::Http(http::Origin::HttpV2));
-        }
-        if object.contains_key("httpMethod") {
-            return Ok(Shape::Http(http::Origin::RestV1));
-        }
-        return Err(FunctionError::UnknownShape(
-            "a `requestContext` that is neither API Gateway REST, HTTP API, function URL nor ALB"
-                .into(),
-        ));
-    }
-    Ok(Shape::Direct)
+    context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Writes the request's log line and metrics.
@@ -163,52 +196,4 @@ fn finish(
         started.elapsed(),
     );
     app.metrics.record(request_id, &outcome.report);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn shapes_are_told_apart() {
-        assert_eq!(
-            detect(&json!({"Records": [{"eventSource": "aws:sqs"}]})).unwrap(),
-            Shape::Sqs
-        );
-        assert_eq!(
-            detect(&json!({"detail-type": "x", "source": "s", "detail": {}})).unwrap(),
-            Shape::EventBridge
-        );
-        assert_eq!(
-            detect(&json!({"requestContext": {"elb": {}}})).unwrap(),
-            Shape::Http(http::Origin::Alb)
-        );
-        assert_eq!(
-            detect(&json!({"version": "2.0", "requestContext": {}})).unwrap(),
-            Shape::Http(http::Origin::HttpV2)
-        );
-        assert_eq!(
-            detect(&json!({"httpMethod": "GET", "requestContext": {}})).unwrap(),
-            Shape::Http(http::Origin::RestV1)
-        );
-        assert_eq!(detect(&json!({"to": "+1"})).unwrap(), Shape::Direct);
-        // Not a send request, but an object: its answer is the 400 naming the field.
-        assert_eq!(detect(&json!({})).unwrap(), Shape::Direct);
-        assert_eq!(detect(&json!({"hello": "world"})).unwrap(), Shape::Direct);
-    }
-
-    #[test]
-    fn unknown_shapes_say_what_was_seen() {
-        for (event, words) in [
-            (json!([1]), "an array"),
-            (json!({"Records": [{"eventSource": "aws:s3"}]}), "aws:s3"),
-            (json!({"Records": []}), "none"),
-            (json!("hello"), "a string"),
-            (json!({"requestContext": {}}), "requestContext"),
-        ] {
-            let err = detect(&event).unwrap_err().to_string();
-            assert!(err.contains(words), "{err}");
-        }
-    }
 }

@@ -3,9 +3,10 @@
 //! is named in `batchItemFailures` so that SQS retries it and, in the end, dead-letters it.
 
 use super::{finish, FunctionError};
-use crate::providers::ProviderKind;
-use crate::service::{Invocation, Outcome, Report};
-use crate::App;
+use crate::app::App;
+use crate::providers;
+use crate::service::{Invocation, Outcome};
+use crate::telemetry::Report;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -104,7 +105,7 @@ async fn send_record(app: &App, record: &SqsMessage, invocation: &Invocation) ->
         .send(body, record.message_id.as_deref(), invocation)
         .await;
     log_record(app, invocation, record, &outcome, started);
-    outcome.http_status == 200
+    outcome.http_status() == 200
 }
 
 /// A FIFO record held back after its group's failure: no provider was called, so it is no
@@ -122,8 +123,8 @@ fn log_held_back(invocation: &Invocation, record: &SqsMessage) {
     };
     let report = Report {
         provider: field("provider")
-            .and_then(ProviderKind::from_name)
-            .map(ProviderKind::as_str),
+            .and_then(providers::find)
+            .map(|p| p.name().to_string()),
         outcome: HELD_BACK.into(),
         client_reference: field("client_reference").map(|r| crate::telemetry::clean(r, 256)),
         ..Report::default()

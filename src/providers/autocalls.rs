@@ -1,17 +1,20 @@
 //! autocalls: `POST {base}/api/user/whatsapp/send` with `Authorization: Bearer`, as
-//! `shared/providers/autocalls-send-template.md` says (5 requests/s per user).
+//! `shared/providers/autocalls-send-template.md` says (5 requests/s per user). Its templates
+//! have ids, its variables are an object, it takes the recipient's name, and each send
+//! names a sender (the request's, else the secret's `sender_id`).
 
+use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_CODE_CHARS, MAX_ID_CHARS};
 use super::{
-    endpoint, json_body, refusal, undocumented, Accepted, Auth, Match, Provider, ProviderKind,
-    ProviderRequest, RawAnswer, Redact, Row, MAX_CODE_CHARS, MAX_ID_CHARS,
+    endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
+    Redact, Settings,
 };
 use crate::error::{ApiError, Code};
-use crate::request::{SendRequest, Template};
-use crate::secrets::Credentials;
-use reqwest::Url;
+use crate::secrets::Secret;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+const NAME: &str = "autocalls";
 
 /// The documented refusals ("Error Responses"), then the statuses any HTTP API may give.
 const TABLE: &[Row] = &[
@@ -80,16 +83,16 @@ const TABLE: &[Row] = &[
     },
 ];
 
-pub struct Autocalls {
-    url: Url,
-}
+pub struct Autocalls;
 
-impl Autocalls {
-    pub fn new(base: &Url) -> Self {
-        Autocalls {
-            url: endpoint(base, "api/user/whatsapp/send"),
-        }
-    }
+/// An autocalls send: its wire body, but for the sender, which may come from the secret.
+#[derive(Serialize)]
+struct Send {
+    sender_id: Option<u64>,
+    template_id: u64,
+    recipient_phone: String,
+    recipient_name: Option<String>,
+    variables: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -99,52 +102,42 @@ struct Body<'a> {
     recipient_phone: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     recipient_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    variables: Option<BTreeMap<&'a str, &'a str>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    variables: &'a BTreeMap<String, String>,
 }
 
 impl Provider for Autocalls {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Autocalls
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn defaults(&self) -> Defaults {
+        Defaults {
+            base_url: "https://app.autocalls.ai",
+            max_rps: Some(5.0),
+        }
     }
 
     fn auth(&self) -> Auth {
         Auth::Bearer
     }
 
-    fn build(
-        &self,
-        request: &SendRequest,
-        credentials: &Credentials,
-    ) -> Result<ProviderRequest, ApiError> {
-        let Template::Id(template_id) = request.template else {
-            return Err(ApiError::internal());
-        };
-        let sender_id = request.autocalls.sender_id.or(credentials.sender_id).ok_or_else(|| {
-            ApiError::new(
-                Code::ConfigurationError,
-                "no autocalls sender_id: give `autocalls.sender_id` or put `sender_id` in the provider's secret",
-            )
-            .with_provider("autocalls")
-        })?;
-        let variables = request.variables.entries();
-        let body = Body {
+    fn parse(&self, input: &Input<'_>) -> Result<Box<dyn Message>, ApiError> {
+        if input.media_url.is_some() {
+            return Err(ApiError::invalid(
+                "media_url",
+                "`media_url` is not supported by autocalls",
+            ));
+        }
+        let sender_id = sender(input.block)?;
+        Ok(Box::new(Send {
             sender_id,
-            template_id,
-            recipient_phone: request.to.e164(),
-            recipient_name: request.recipient_name.as_deref(),
-            variables: (!variables.is_empty()).then(|| {
-                variables
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect()
-            }),
-        };
-        let body = serde_json::to_value(body).map_err(|_| ApiError::internal())?;
-        Ok(ProviderRequest {
-            url: self.url.clone(),
-            body,
-        })
+            template_id: template_id(input.template)?,
+            recipient_phone: input.to.e164().to_string(),
+            recipient_name: input.recipient_name.map(str::to_string),
+            // An array's names are "1".."n": autocalls takes them as an object either way.
+            variables: input.variables.entries().iter().cloned().collect(),
+        }))
     }
 
     fn interpret(&self, answer: &RawAnswer, redact: &Redact) -> Result<Accepted, ApiError> {
@@ -175,52 +168,125 @@ impl Provider for Autocalls {
                         details,
                     })
                 }
-                _ => Err(undocumented(
-                    self.kind(),
-                    answer,
-                    "no success and message_sid",
-                )),
+                _ => Err(undocumented(NAME, answer, "no success and message_sid")),
             };
         }
         let code = field("error_code").and_then(Value::as_str);
         let message = field("error").and_then(Value::as_str);
-        Err(refusal(self.kind(), TABLE, answer, code, message, redact))
+        Err(refusal(NAME, TABLE, answer, code, message, redact))
+    }
+}
+
+impl Message for Send {
+    fn needs_secret(&self) -> bool {
+        self.sender_id.is_none()
+    }
+
+    fn build(
+        &self,
+        secret: Option<&Secret>,
+        settings: &Settings,
+    ) -> Result<ProviderRequest, ApiError> {
+        let from_secret = secret.map(|s| s.number("sender_id")).transpose()?.flatten();
+        let sender_id = self.sender_id.or(from_secret).ok_or_else(|| {
+            ApiError::new(
+                Code::ConfigurationError,
+                "no autocalls sender_id: give `autocalls.sender_id` or put `sender_id` in the provider's secret",
+            )
+            .with_provider(NAME)
+        })?;
+        let body = Body {
+            sender_id,
+            template_id: self.template_id,
+            recipient_phone: &self.recipient_phone,
+            recipient_name: self.recipient_name.as_deref(),
+            variables: &self.variables,
+        };
+        Ok(ProviderRequest {
+            url: endpoint(&settings.base_url, "api/user/whatsapp/send"),
+            body: serde_json::to_value(body).map_err(|_| ApiError::internal())?,
+        })
+    }
+
+    /// autocalls limits each user, that is each API key.
+    fn pace_key(&self, secret: &Secret) -> Option<String> {
+        Some(secret.key().expose().to_string())
+    }
+
+    fn fingerprint(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+fn template_id(value: Option<&Value>) -> Result<u64, ApiError> {
+    let bad = |why: &str| ApiError::invalid("template", format!("`template` {why}"));
+    match value {
+        None | Some(Value::Null) => Err(bad("is required")),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| bad("must be a positive integer template id for autocalls")),
+        Some(Value::String(s)) => s
+            .parse::<u64>()
+            .ok()
+            .filter(|id| *id > 0 && s.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                bad("must be a positive integer template id (or a string of digits) for autocalls")
+            }),
+        Some(_) => Err(bad("must be a positive integer template id for autocalls")),
+    }
+}
+
+/// The request's `autocalls` block: `sender_id` only.
+fn sender(block: Option<&Map<String, Value>>) -> Result<Option<u64>, ApiError> {
+    let Some(block) = block else { return Ok(None) };
+    if let Some(unknown) = block.keys().find(|k| *k != "sender_id") {
+        let field = format!("{NAME}.{unknown}");
+        return Err(ApiError::invalid(
+            &field,
+            format!("unknown field `{field}`"),
+        ));
+    }
+    match block.get("sender_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().filter(|id| *id > 0).map(Some).ok_or_else(|| {
+            ApiError::invalid(
+                "autocalls.sender_id",
+                "`autocalls.sender_id` must be a positive integer",
+            )
+        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::testing::{answer, parse, settings};
     use serde_json::json;
 
-    fn provider() -> Autocalls {
-        Autocalls::new(&Url::parse("https://app.autocalls.ai").unwrap())
-    }
-
-    fn answer(status: u16, body: &str) -> RawAnswer {
-        RawAnswer {
-            status,
-            content_type: Some("application/json".into()),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    fn request(extra: Value) -> SendRequest {
+    fn request(extra: Value) -> Value {
         let mut body = json!({"provider": "autocalls", "to": "+1 415 555 1234", "template": "45"});
         body.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        SendRequest::parse(&body, None, None).unwrap()
+        body
+    }
+
+    fn secret(sender_id: Option<u64>) -> Secret {
+        Secret::new(NAME, "k", json!({ "sender_id": sender_id }))
+    }
+
+    fn built(extra: Value, secret: &Secret) -> Result<ProviderRequest, ApiError> {
+        parse(&Autocalls, &request(extra))?.build(Some(secret), &settings(&Autocalls))
     }
 
     #[test]
     fn the_request_follows_the_documentation() {
-        let req = request(
+        let built = built(
             json!({"variables": ["John", 15.5], "recipient_name": "John Doe", "autocalls": {"sender_id": 12}}),
-        );
-        let built = provider()
-            .build(&req, &Credentials::new("k", Some(99)))
-            .unwrap();
+            &secret(Some(99)),
+        )
+        .unwrap();
         assert_eq!(
             built.url.as_str(),
             "https://app.autocalls.ai/api/user/whatsapp/send"
@@ -234,27 +300,52 @@ mod tests {
 
     #[test]
     fn the_secret_gives_the_default_sender_and_named_variables_pass_as_they_are() {
-        let req = request(json!({"variables": {"name": "Ann"}}));
-        let built = provider()
-            .build(&req, &Credentials::new("k", Some(99)))
-            .unwrap();
-        assert_eq!(built.body["sender_id"], 99);
-        assert_eq!(built.body["variables"], json!({"name": "Ann"}));
-        let none = provider()
-            .build(&request(json!({})), &Credentials::new("k", None))
-            .unwrap_err();
+        let body = built(json!({"variables": {"name": "Ann"}}), &secret(Some(99)))
+            .unwrap()
+            .body;
+        assert_eq!(body["sender_id"], 99);
+        assert_eq!(body["variables"], json!({"name": "Ann"}));
+        let none = built(json!({}), &secret(None)).unwrap_err();
         assert_eq!(none.code, Code::ConfigurationError);
-        assert!(provider()
-            .build(&request(json!({})), &Credentials::new("k", Some(1)))
+        assert!(built(json!({}), &secret(Some(1)))
             .unwrap()
             .body
             .get("variables")
             .is_none());
+        let message = parse(&Autocalls, &request(json!({}))).unwrap();
+        assert!(message.needs_secret(), "a dry run reads the default sender");
+    }
+
+    #[test]
+    fn its_template_media_and_block_are_checked() {
+        let field = |extra: Value| {
+            parse(&Autocalls, &request(extra))
+                .err()
+                .and_then(|e| e.field)
+        };
+        assert_eq!(field(json!({"template": 0})).as_deref(), Some("template"));
+        assert_eq!(
+            field(json!({"template": "4x"})).as_deref(),
+            Some("template")
+        );
+        assert_eq!(
+            field(json!({"media_url": "https://x.example/a.png"})).as_deref(),
+            Some("media_url")
+        );
+        assert_eq!(
+            field(json!({"autocalls": {"sender_id": -1}})).as_deref(),
+            Some("autocalls.sender_id")
+        );
+        assert_eq!(
+            field(json!({"autocalls": {"sender": 1}})).as_deref(),
+            Some("autocalls.sender")
+        );
+        assert_eq!(field(json!({"template": "45"})), None);
     }
 
     #[test]
     fn success_carries_the_sid_and_the_other_ids() {
-        let ok = provider()
+        let ok = Autocalls
             .interpret(&answer(200, r#"{"success":true,"conversation_id":1234,"message_id":567,"whatsapp_message_id":890,"message_sid":"SMx","status":"Queued"}"#), &Redact::none())
             .unwrap();
         assert_eq!(
@@ -322,7 +413,7 @@ mod tests {
             let body = format!(
                 r#"{{"success":false,"error":"Sender is not online. Current status: Offline","error_code":"{theirs}"}}"#
             );
-            let err = provider()
+            let err = Autocalls
                 .interpret(&answer(status, &body), &Redact::none())
                 .unwrap_err();
             assert_eq!(
@@ -331,7 +422,7 @@ mod tests {
                 "{theirs}"
             );
             assert_eq!(err.provider_code.as_deref(), Some(theirs));
-            assert_eq!(err.provider, Some("autocalls"));
+            assert_eq!(err.provider.as_deref(), Some("autocalls"));
         }
     }
 
@@ -345,7 +436,7 @@ mod tests {
             (502, "<html><body>Bad Gateway</body></html>"),
         ] {
             assert_eq!(
-                provider()
+                Autocalls
                     .interpret(&answer(status, body), &Redact::none())
                     .unwrap_err()
                     .code,
@@ -358,7 +449,7 @@ mod tests {
     #[test]
     fn echoed_phone_numbers_are_masked_in_messages() {
         let body = r#"{"success":false,"error":"Invalid phone number +14155551234","error_code":"INVALID_PHONE"}"#;
-        let err = provider()
+        let err = Autocalls
             .interpret(&answer(422, body), &Redact::none())
             .unwrap_err();
         assert_eq!(err.message, "Invalid phone number +*******1234");

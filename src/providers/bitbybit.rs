@@ -1,16 +1,21 @@
 //! bitbybit: `POST {base}/messages/send-template` with header `x-api-key`, as its OpenAPI
-//! document (`shared/providers/bitbybit-send-template.md`) says.
+//! document (`shared/providers/bitbybit-send-template.md`) says. Its templates have names,
+//! its variables are positional, it takes a media URL, and it documents no rate.
 
+use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_CODE_CHARS, MAX_ID_CHARS};
 use super::{
-    endpoint, json_body, refusal, undocumented, Accepted, Auth, Match, Provider, ProviderKind,
-    ProviderRequest, RawAnswer, Redact, Row, MAX_CODE_CHARS, MAX_ID_CHARS,
+    endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
+    Redact, Settings,
 };
 use crate::error::{ApiError, Code};
-use crate::request::{SendRequest, Template};
-use crate::secrets::Credentials;
-use reqwest::Url;
+use crate::secrets::Secret;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+const NAME: &str = "bitbybit";
+const TEMPLATE_SOURCES: &[&str] = &["CRM", "AUTH"];
+const CHANNELS: &[&str] = &["whatsapp cloud api", "whatsapp coex"];
+const MAX_TEMPLATE_CHARS: usize = 512;
 
 /// The documented refusals: 400 `VALIDATION_ERROR`, 401 `INVALID_API_KEY`,
 /// 403 `INSUFFICIENT_SCOPE`, 429 `RATE_LIMIT_EXCEEDED`.
@@ -37,69 +42,72 @@ const TABLE: &[Row] = &[
     },
 ];
 
-pub struct Bitbybit {
-    url: Url,
-}
+pub struct Bitbybit;
 
-impl Bitbybit {
-    pub fn new(base: &Url) -> Self {
-        Bitbybit {
-            url: endpoint(base, "messages/send-template"),
-        }
-    }
-}
-
+/// A bitbybit send, as its API takes it (the wire body itself: nothing else is sent).
 #[derive(Serialize)]
-struct Body<'a> {
-    to: &'a str,
-    template_name: &'a str,
-    template_source: &'a str,
+struct Send {
+    to: String,
+    template_name: String,
+    template_source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    sources: Option<&'a str>,
+    sources: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    params: Option<Vec<&'a str>>,
+    params: Option<Vec<String>>,
     #[serde(rename = "mediaUrl", skip_serializing_if = "Option::is_none")]
-    media_url: Option<&'a str>,
+    media_url: Option<String>,
     #[serde(rename = "ignoreActiveTicket", skip_serializing_if = "Option::is_none")]
     ignore_active_ticket: Option<bool>,
     #[serde(rename = "countryCode", skip_serializing_if = "Option::is_none")]
-    country_code: Option<&'a str>,
+    country_code: Option<String>,
 }
 
 impl Provider for Bitbybit {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Bitbybit
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn defaults(&self) -> Defaults {
+        Defaults {
+            base_url: "https://api.bitbybit.studio/whatsapp/open/v1",
+            max_rps: None,
+        }
     }
 
     fn auth(&self) -> Auth {
         Auth::Header("x-api-key")
     }
 
-    fn build(
-        &self,
-        request: &SendRequest,
-        _credentials: &Credentials,
-    ) -> Result<ProviderRequest, ApiError> {
-        let Template::Name(name) = &request.template else {
-            return Err(ApiError::internal());
+    fn parse(&self, input: &Input<'_>) -> Result<Box<dyn Message>, ApiError> {
+        let bad = |why: &str| ApiError::invalid("template", format!("`template` {why}"));
+        let template_name = match input.template {
+            None | Some(Value::Null) => return Err(bad("is required")),
+            Some(Value::String(name)) if name.trim().is_empty() => {
+                return Err(bad("must be a non-empty template name for bitbybit"))
+            }
+            Some(Value::String(name)) if name.chars().count() > MAX_TEMPLATE_CHARS => {
+                return Err(bad(&format!(
+                    "must be at most {MAX_TEMPLATE_CHARS} characters"
+                )))
+            }
+            Some(Value::String(name)) => name.clone(),
+            Some(_) => return Err(bad("must be the template's name (a string) for bitbybit")),
         };
-        let options = &request.bitbybit;
-        let body = Body {
-            to: request.to.digits(),
-            template_name: name,
+        let params = input.variables.positional(NAME)?;
+        let block = Block(input.block);
+        Ok(Box::new(Send {
+            to: input.to.digits().to_string(),
+            template_name,
             // Required by bitbybit; the contract's default is CRM.
-            template_source: options.template_source.as_deref().unwrap_or("CRM"),
-            sources: options.sources.as_deref(),
-            params: (!request.variables.is_empty()).then(|| request.variables.values()),
-            media_url: request.media_url.as_deref(),
-            ignore_active_ticket: options.ignore_active_ticket,
-            country_code: request.country.as_ref().map(|c| c.as_str()),
-        };
-        let body = serde_json::to_value(body).map_err(|_| ApiError::internal())?;
-        Ok(ProviderRequest {
-            url: self.url.clone(),
-            body,
-        })
+            template_source: block
+                .one_of("template_source", TEMPLATE_SOURCES)?
+                .unwrap_or("CRM"),
+            sources: block.one_of("sources", CHANNELS)?,
+            params: (!params.is_empty()).then(|| params.iter().map(|v| v.to_string()).collect()),
+            media_url: input.media_url.map(str::to_string),
+            ignore_active_ticket: block.boolean("ignore_active_ticket")?,
+            country_code: input.country.map(|c| c.as_str().to_string()),
+        }))
     }
 
     fn interpret(&self, answer: &RawAnswer, redact: &Redact) -> Result<Accepted, ApiError> {
@@ -124,47 +132,102 @@ impl Provider for Bitbybit {
                         details,
                     })
                 }
-                _ => Err(undocumented(self.kind(), answer, "no data.messageId2")),
+                _ => Err(undocumented(NAME, answer, "no data.messageId2")),
             };
         }
         let error = json.as_ref().and_then(|j| j.get("error"));
         let code = error.and_then(|e| e.get("code")).and_then(Value::as_str);
         let message = error.and_then(|e| e.get("message")).and_then(Value::as_str);
-        Err(refusal(self.kind(), TABLE, answer, code, message, redact))
+        Err(refusal(NAME, TABLE, answer, code, message, redact))
+    }
+}
+
+impl Message for Send {
+    fn build(&self, _: Option<&Secret>, settings: &Settings) -> Result<ProviderRequest, ApiError> {
+        Ok(ProviderRequest {
+            url: endpoint(&settings.base_url, "messages/send-template"),
+            body: self.fingerprint(),
+        })
+    }
+
+    fn fingerprint(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// The request's `bitbybit` block: `template_source`, `sources`, `ignore_active_ticket`.
+struct Block<'a>(Option<&'a Map<String, Value>>);
+
+impl Block<'_> {
+    fn get(&self, name: &str) -> Result<Option<&Value>, ApiError> {
+        let Some(block) = self.0 else { return Ok(None) };
+        if let Some(unknown) = block
+            .keys()
+            .find(|k| !["template_source", "sources", "ignore_active_ticket"].contains(&k.as_str()))
+        {
+            let field = format!("{NAME}.{unknown}");
+            return Err(ApiError::invalid(
+                &field,
+                format!("unknown field `{field}`"),
+            ));
+        }
+        Ok(block.get(name).filter(|v| !v.is_null()))
+    }
+
+    fn one_of(
+        &self,
+        name: &str,
+        allowed: &[&'static str],
+    ) -> Result<Option<&'static str>, ApiError> {
+        let field = format!("{NAME}.{name}");
+        match self.get(name)? {
+            None => Ok(None),
+            Some(Value::String(s)) => allowed
+                .iter()
+                .copied()
+                .find(|a| a == s)
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::invalid(&field, format!("`{field}` must be one of {allowed:?}"))
+                }),
+            Some(_) => Err(ApiError::invalid(
+                &field,
+                format!("`{field}` must be one of {allowed:?}"),
+            )),
+        }
+    }
+
+    fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        let field = format!("{NAME}.{name}");
+        match self.get(name)? {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::invalid(
+                &field,
+                format!("`{field}` must be a boolean"),
+            )),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::SendRequest;
+    use crate::providers::testing::{answer, parse, settings};
     use serde_json::json;
 
-    fn provider() -> Bitbybit {
-        Bitbybit::new(&Url::parse("https://api.bitbybit.studio/whatsapp/open/v1").unwrap())
-    }
-
-    fn answer(status: u16, body: &str) -> RawAnswer {
-        RawAnswer {
-            status,
-            content_type: Some("application/json".into()),
-            body: body.as_bytes().to_vec(),
-        }
+    fn built(request: Value) -> Result<Value, ApiError> {
+        let message = parse(&Bitbybit, &request)?;
+        Ok(message.build(None, &settings(&Bitbybit))?.body)
     }
 
     #[test]
     fn the_request_follows_the_documentation() {
-        let request = SendRequest::parse(
-            &json!({"provider": "bitbybit", "to": "0812-3456-7890", "country": "ID", "template": "welcome",
-                    "variables": {"2": "b", "1": 7}, "media_url": "https://cdn.example/a.png",
-                    "recipient_name": "left out", "bitbybit": {"sources": "whatsapp coex", "ignore_active_ticket": true}}),
-            None,
-            None,
-        )
-        .unwrap();
-        let built = provider()
-            .build(&request, &Credentials::new("k", None))
-            .unwrap();
+        let request = json!({"provider": "bitbybit", "to": "0812-3456-7890", "country": "ID", "template": "welcome",
+                "variables": {"2": "b", "1": 7}, "media_url": "https://cdn.example/a.png",
+                "recipient_name": "left out", "bitbybit": {"sources": "whatsapp coex", "ignore_active_ticket": true}});
+        let message = parse(&Bitbybit, &request).unwrap();
+        let built = message.build(None, &settings(&Bitbybit)).unwrap();
         assert_eq!(
             built.url.as_str(),
             "https://api.bitbybit.studio/whatsapp/open/v1/messages/send-template"
@@ -178,8 +241,44 @@ mod tests {
     }
 
     #[test]
+    fn its_template_variables_and_block_are_checked() {
+        let base = |extra: Value| {
+            let mut body = json!({"provider": "bitbybit", "to": "+14155551234", "template": "t"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            built(body).unwrap_err().field
+        };
+        assert_eq!(base(json!({"template": 45})).as_deref(), Some("template"));
+        assert_eq!(base(json!({"template": "  "})).as_deref(), Some("template"));
+        assert_eq!(
+            base(json!({"variables": {"1": "a", "3": "c"}})).as_deref(),
+            Some("variables.3")
+        );
+        assert_eq!(
+            base(json!({"variables": {"name": "a"}})).as_deref(),
+            Some("variables.name")
+        );
+        assert_eq!(
+            base(json!({"bitbybit": {"sources": "sms"}})).as_deref(),
+            Some("bitbybit.sources")
+        );
+        assert_eq!(
+            base(json!({"bitbybit": {"source": "CRM"}})).as_deref(),
+            Some("bitbybit.source")
+        );
+        let ordered = built(json!({"provider": "bitbybit", "to": "+14155551234", "template": "t",
+            "variables": {"10": "j", "2": "b", "1": "a", "3": 3, "4": 4, "5": 5, "6": 6, "7": 7, "8": 8, "9": 9.5}}))
+            .unwrap();
+        assert_eq!(
+            ordered["params"],
+            json!(["a", "b", "3", "4", "5", "6", "7", "8", "9.5", "j"])
+        );
+    }
+
+    #[test]
     fn success_carries_message_id2_and_timestamp() {
-        let ok = provider()
+        let ok = Bitbybit
             .interpret(
                 &answer(
                     200,
@@ -211,7 +310,7 @@ mod tests {
         ];
         for (status, theirs, ours, http, retryable) in cases {
             let body = format!(r#"{{"error":{{"code":"{theirs}","message":"m"}}}}"#);
-            let err = provider()
+            let err = Bitbybit
                 .interpret(&answer(status, &body), &Redact::none())
                 .unwrap_err();
             assert_eq!(
@@ -233,7 +332,7 @@ mod tests {
             (200, "<html>ok</html>"),
             (502, "<html><body>Bad Gateway</body></html>"),
         ] {
-            let err = provider()
+            let err = Bitbybit
                 .interpret(&answer(status, body), &Redact::none())
                 .unwrap_err();
             assert_eq!(err.code, Code::ProviderUnavailable, "{status} {body}");

@@ -5,7 +5,8 @@
 //! section 7), and nothing a provider answers can redirect the key elsewhere, overflow a
 //! clock or hold a send past its deadline (section 10).
 
-use super::{Auth, ProviderKind, ProviderRequest, RawAnswer};
+use super::{Auth, ProviderRequest, RawAnswer};
+use crate::deadline::{cutoff, SAFETY_MARGIN};
 use crate::error::{ApiError, Code};
 use crate::pacing::Pacer;
 use crate::secrets::ApiKey;
@@ -15,25 +16,7 @@ use tokio::time::Instant;
 
 /// Answers larger than this are not a documented provider answer.
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
-/// Kept back from the invocation's deadline to answer and log before Lambda stops us.
-pub const SAFETY_MARGIN: Duration = Duration::from_millis(500);
 
-/// The last moment for work of an invocation ending at `deadline`.
-pub fn cutoff(deadline: Instant) -> Instant {
-    deadline.checked_sub(SAFETY_MARGIN).unwrap_or(deadline)
-}
-
-/// Runs `work` until `until`; past it, answers `late` (an AWS call that did not answer in
-/// time), whatever the SDK's own timeouts would have done.
-pub async fn bounded<T>(
-    until: Instant,
-    late: ApiError,
-    work: impl std::future::Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
-    tokio::time::timeout_at(until, work)
-        .await
-        .unwrap_or(Err(late))
-}
 /// Connection attempts that were refused before any byte was sent.
 const CONNECT_ATTEMPTS: u32 = 3;
 /// Provider 429s waited out within one send.
@@ -71,48 +54,55 @@ impl Transport {
         Transport { client, timeout }
     }
 
-    /// Sends `request` once (plus the safe retries), within `deadline`.
+    /// Sends `request` to `provider` once (plus the safe retries), within `deadline`;
+    /// `pacing` is the provider's pacer and this send's pacing key, when it is paced.
     pub async fn exchange(
         &self,
-        kind: ProviderKind,
+        provider: &'static str,
         auth: Auth,
         key: &ApiKey,
         request: &ProviderRequest,
         deadline: Instant,
-        pacer: Option<&Pacer>,
+        pacing: Option<(&Pacer, &str)>,
     ) -> Result<Exchange, ApiError> {
         let mut provider_time = Duration::ZERO;
         let mut refused = 0;
         let mut limited = 0;
         loop {
             // Nothing is sent, paced or not, once no time is left for an answer.
-            self.budget(deadline).ok_or_else(|| no_time_left(kind))?;
-            if let Some(pacer) = pacer {
-                pacer.wait(key, cutoff(deadline)).await.map_err(|refused| {
-                    rate_limited(
-                        kind,
-                        "the send could not be paced within the time left; nothing was sent",
-                        Some(refused.0),
-                    )
-                })?;
+            self.budget(deadline)
+                .ok_or_else(|| no_time_left(provider))?;
+            if let Some((pacer, pace_key)) = pacing {
+                pacer
+                    .wait(pace_key, cutoff(deadline))
+                    .await
+                    .map_err(|refused| {
+                        rate_limited(
+                            provider,
+                            "the send could not be paced within the time left; nothing was sent",
+                            Some(refused.0),
+                        )
+                    })?;
             }
-            let budget = self.budget(deadline).ok_or_else(|| no_time_left(kind))?;
+            let budget = self
+                .budget(deadline)
+                .ok_or_else(|| no_time_left(provider))?;
             let attempt_started = Instant::now();
             let attempt = tokio::time::timeout(budget, self.attempt(auth, key, request)).await;
             provider_time += attempt_started.elapsed();
             match attempt {
                 // The request may have been written before time ran out.
-                Err(_) => return Err(timeout(kind).maybe_sent()),
+                Err(_) => return Err(timeout(provider).maybe_sent()),
                 Ok(Err(error)) if error.is_connect() && refused + 1 < CONNECT_ATTEMPTS => {
                     refused += 1;
                     tracing::warn!(
-                        provider = kind.as_str(),
+                        provider = provider,
                         attempt = refused,
                         "connection refused; retrying"
                     );
                     sleep_within(backoff(refused), deadline).await;
                 }
-                Ok(Err(error)) => return Err(transport_error(kind, &error)),
+                Ok(Err(error)) => return Err(transport_error(provider, &error)),
                 Ok(Ok((answer, retry_after))) => {
                     if answer.status == 429 && limited + 1 < RATE_LIMIT_ATTEMPTS {
                         let wait = retry_after.unwrap_or_else(|| backoff(limited + 2));
@@ -125,7 +115,7 @@ impl Transport {
                         if fits {
                             limited += 1;
                             tracing::warn!(
-                                provider = kind.as_str(),
+                                provider = provider,
                                 wait_ms = wait.as_millis() as u64,
                                 "provider 429; waiting"
                             );
@@ -235,31 +225,31 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-fn no_time_left(kind: ProviderKind) -> ApiError {
+fn no_time_left(provider: &'static str) -> ApiError {
     ApiError::new(
         Code::ProviderTimeout,
         format!(
             "too little time was left to wait for {}; nothing was sent",
-            kind.as_str()
+            provider
         ),
     )
-    .with_provider(kind.as_str())
+    .with_provider(provider)
 }
 
-fn timeout(kind: ProviderKind) -> ApiError {
+fn timeout(provider: &'static str) -> ApiError {
     ApiError::new(
         Code::ProviderTimeout,
         format!(
             "{} did not answer in time; the message may or may not have been sent",
-            kind.as_str()
+            provider
         ),
     )
-    .with_provider(kind.as_str())
+    .with_provider(provider)
 }
 
 /// Our own pacing refusal: `retry_after` is when this key's next slot comes free.
-fn rate_limited(kind: ProviderKind, message: &str, retry_after: Option<Duration>) -> ApiError {
-    let mut error = ApiError::new(Code::RateLimited, message).with_provider(kind.as_str());
+fn rate_limited(provider: &'static str, message: &str, retry_after: Option<Duration>) -> ApiError {
+    let mut error = ApiError::new(Code::RateLimited, message).with_provider(provider);
     error.retry_after = retry_after;
     error
 }
@@ -267,8 +257,8 @@ fn rate_limited(kind: ProviderKind, message: &str, retry_after: Option<Duration>
 /// A failure of the exchange itself. Only a failed connection is certain to have sent
 /// nothing; a reset or a timeout after connecting may have come after the request was
 /// written (hyper itself retries a pooled connection that closed before it wrote).
-fn transport_error(kind: ProviderKind, error: &reqwest::Error) -> ApiError {
-    let name = kind.as_str();
+fn transport_error(provider: &'static str, error: &reqwest::Error) -> ApiError {
+    let name = provider;
     if error.is_connect() {
         return ApiError::new(
             Code::ProviderUnavailable,
@@ -277,7 +267,7 @@ fn transport_error(kind: ProviderKind, error: &reqwest::Error) -> ApiError {
         .with_provider(name);
     }
     if error.is_timeout() {
-        return timeout(kind).maybe_sent();
+        return timeout(provider).maybe_sent();
     }
     ApiError::new(
         Code::ProviderUnavailable,

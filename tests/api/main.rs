@@ -1,6 +1,7 @@
 //! Integration tests: real event JSON through the real handler, providers served by
 //! wiremock, Secrets Manager by moto in server mode.
 
+mod architecture;
 mod concurrency;
 mod delivery;
 mod errors;

@@ -492,7 +492,7 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
         // The same request, still in flight under its key in another invocation.
         let request: Value = serde_json::from_str(body.as_deref().unwrap()).unwrap();
         let parsed = SendRequest::parse(&request, None, Some("order-8812-reminder")).unwrap();
-        let key = wa_dispatch::idempotency::fingerprint(&parsed);
+        let key = parsed.fingerprint();
         let table = t.app.config.idempotency_table.clone().unwrap();
         dynamodb()
             .await

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
 use wa_dispatch::telemetry::MetricsSink;
-use wa_dispatch::{App, Config, Invocation};
+use wa_dispatch::{App, Config};
 use wiremock::MockServer;
 
 pub const BITBYBIT_KEY: &str = "sk-bitbybit-KEY-must-never-be-logged";
@@ -165,10 +165,10 @@ impl TestApp {
         self.invoke_text(&event.to_string(), time_left).await
     }
 
-    /// Runs one event given as JSON text (numbers as written, which a `Value` would not keep).
+    /// Runs one event given as JSON text (numbers as written, which a `Value` would not
+    /// keep) through `lambda_http` and the handler, in this process, as the runtime would.
     pub async fn invoke_text(&self, event: &str, time_left: Duration) -> Result<Value, String> {
-        let invocation = Invocation::new("lambda-req-1", time_left);
-        wa_dispatch::handle(event, &invocation, &self.app)
+        wa_dispatch::entry::invoke(event, "lambda-req-1", time_left, &self.app)
             .await
             .map_err(|e| e.to_string())
     }
