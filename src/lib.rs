@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod entry;
 pub mod error;
 pub mod idempotency;
+pub mod outcome;
 pub mod pacing;
 pub mod phone;
 pub mod providers;

@@ -6,8 +6,9 @@
 use super::{batch, finish};
 use crate::app::App;
 use crate::error::{ApiError, Code};
+use crate::outcome::Outcome;
 use crate::request::is_printable_token;
-use crate::service::{Invocation, Outcome};
+use crate::service::Invocation;
 use crate::telemetry::Report;
 use lambda_http::http::{HeaderName, HeaderValue};
 use lambda_http::request::RequestContext;

@@ -12,7 +12,8 @@ pub mod http;
 mod sqs;
 
 use crate::app::App;
-use crate::service::{Invocation, Outcome};
+use crate::outcome::Outcome;
+use crate::service::Invocation;
 use lambda_http::lambda_runtime::{Context, Diagnostic, LambdaEvent, Service};
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, Body, Request, RequestExt, Response};

@@ -4,8 +4,9 @@
 
 use super::{finish, FunctionError};
 use crate::app::App;
+use crate::outcome::Outcome;
 use crate::providers;
-use crate::service::{Invocation, Outcome};
+use crate::service::Invocation;
 use crate::telemetry::Report;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;

@@ -5,11 +5,11 @@
 
 use crate::support::arrivals::Arrivals;
 use crate::support::aws::{self, AwsProxy};
+use crate::support::function::Launch;
 use crate::support::runtime::{Answer, Runtime};
 use crate::support::*;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method};
@@ -28,33 +28,22 @@ struct Instance {
 
 impl Instance {
     /// One function process serving up to 16 invocations at once, its secret in moto.
-    async fn start(extra: &[(&str, &str)]) -> Instance {
+    async fn start(extra: &[(&'static str, &str)]) -> Instance {
         setup();
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let secret_id = format!(
-            "wa/concurrent-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        aws::put_secret(&secret_id, &default_secret()).await;
         let aws = AwsProxy::start().await;
         let bitbybit = MockServer::start().await;
         let autocalls = MockServer::start().await;
-        let mut vars = vec![
-            ("AWS_LAMBDA_MAX_CONCURRENCY", IN_FLIGHT.to_string()),
-            ("AWS_ENDPOINT_URL", aws.url.clone()),
-            ("PROVIDER_SECRET_ID", secret_id.clone()),
-            ("SECRETS_CACHE_TTL_SECONDS", "3600".to_string()),
-            (
-                "BITBYBIT_BASE_URL",
-                format!("{}/whatsapp/open/v1", bitbybit.uri()),
-            ),
-            ("AUTOCALLS_BASE_URL", autocalls.uri()),
-            ("PROVIDER_TIMEOUT_MS", "10000".to_string()),
-        ];
-        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        let (launch, secret_id) = Launch::with_secret_in(&aws).await;
+        let function = launch
+            .providers(&bitbybit, &autocalls)
+            .var("AWS_LAMBDA_MAX_CONCURRENCY", IN_FLIGHT.to_string())
+            .var("SECRETS_CACHE_TTL_SECONDS", "3600")
+            .var("PROVIDER_TIMEOUT_MS", "10000")
+            .vars(extra)
+            .start()
+            .await;
         Instance {
-            function: Arc::new(Runtime::start(&vars).await),
+            function: Arc::new(function),
             bitbybit,
             autocalls,
             aws,

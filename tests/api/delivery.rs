@@ -29,17 +29,6 @@ fn keyed(key: &str) -> Value {
     body
 }
 
-async fn answer_every_post(server: &MockServer, response: ResponseTemplate) {
-    Mock::given(method("POST"))
-        .respond_with(response)
-        .mount(server)
-        .await;
-}
-
-async fn received(server: &MockServer) -> usize {
-    server.received_requests().await.unwrap().len()
-}
-
 /// The key's first send is `DELIVERY_UNKNOWN`, final; its repeat replays that answer.
 async fn unknown_then_replayed(t: &TestApp, key: &str) -> Value {
     let first = t.post("/v1/messages", &keyed(key)).await;

@@ -2,6 +2,7 @@
 //! Lambda Runtime API, against stub providers that record arrivals.
 
 use crate::support::arrivals::Arrivals;
+use crate::support::function::Launch;
 use crate::support::runtime::Runtime;
 use crate::support::*;
 use serde_json::{json, Value};
@@ -12,37 +13,24 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 struct Stubs {
     bitbybit: MockServer,
     autocalls: MockServer,
-    secrets: std::path::PathBuf,
 }
 
 impl Stubs {
     async fn start() -> Stubs {
         setup();
-        let secrets = std::env::temp_dir().join(format!(
-            "wa-dispatch-e2e-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        std::fs::write(&secrets, default_secret()).unwrap();
         Stubs {
             bitbybit: MockServer::start().await,
             autocalls: MockServer::start().await,
-            secrets,
         }
     }
 
-    async fn function(&self, extra: &[(&str, &str)]) -> Runtime {
-        let mut vars = vec![
-            ("PROVIDER_SECRETS_FILE", self.secrets.display().to_string()),
-            (
-                "BITBYBIT_BASE_URL",
-                format!("{}/whatsapp/open/v1", self.bitbybit.uri()),
-            ),
-            ("AUTOCALLS_BASE_URL", self.autocalls.uri()),
-            ("PROVIDER_TIMEOUT_MS", "3000".to_string()),
-        ];
-        vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-        Runtime::start(&vars).await
+    async fn function(&self, extra: &[(&'static str, &str)]) -> Runtime {
+        Launch::new()
+            .providers(&self.bitbybit, &self.autocalls)
+            .var("PROVIDER_TIMEOUT_MS", "3000")
+            .vars(extra)
+            .start()
+            .await
     }
 }
 

@@ -2,7 +2,7 @@
 //! outage past the TTL, and provider answers that are broken in every documented way.
 
 use crate::support::aws::{AwsProxy, Mode};
-use crate::support::runtime::Runtime;
+use crate::support::function::Launch;
 use crate::support::*;
 use serde_json::json;
 use std::time::Duration;
@@ -10,10 +10,11 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn accepts(server: &MockServer) {
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
-        .mount(server)
-        .await;
+    answer_every_post(
+        server,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -28,14 +29,11 @@ async fn a_provider_hanging_past_the_deadline_gets_provider_timeout_before_the_d
         )
         .mount(&autocalls)
         .await;
-    let secrets = std::env::temp_dir().join(format!("wa-dispatch-faults-{}", std::process::id()));
-    std::fs::write(&secrets, default_secret()).unwrap();
-    let function = Runtime::start(&[
-        ("PROVIDER_SECRETS_FILE", secrets.display().to_string()),
-        ("AUTOCALLS_BASE_URL", autocalls.uri()),
-        ("PROVIDER_TIMEOUT_MS", "10000".into()),
-    ])
-    .await;
+    let function = Launch::new()
+        .var("AUTOCALLS_BASE_URL", autocalls.uri())
+        .var("PROVIDER_TIMEOUT_MS", "10000")
+        .start()
+        .await;
     // A 2 s function timeout, shorter than PROVIDER_TIMEOUT_MS: the time left wins.
     let timeout = Duration::from_secs(2);
     let answer = function

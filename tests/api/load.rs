@@ -3,7 +3,7 @@
 //! the timeout, HTML, 429). Every record must be accepted by the provider exactly once or be
 //! listed in `batchItemFailures`, and the function process must live to the end.
 
-use crate::support::runtime::Runtime;
+use crate::support::function::Launch;
 use crate::support::*;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -107,14 +107,11 @@ async fn a_thousand_sqs_records_with_five_percent_faults_are_each_sent_once_or_r
     setup();
     let ledger = Arc::new(Ledger::default());
     let base = faulty_provider(ledger.clone()).await;
-    let secrets = std::env::temp_dir().join(format!("wa-dispatch-load-{}", std::process::id()));
-    std::fs::write(&secrets, default_secret()).unwrap();
-    let mut function = Runtime::start(&[
-        ("PROVIDER_SECRETS_FILE", secrets.display().to_string()),
-        ("BITBYBIT_BASE_URL", base),
-        ("PROVIDER_TIMEOUT_MS", "400".into()),
-    ])
-    .await;
+    let mut function = Launch::new()
+        .var("BITBYBIT_BASE_URL", base)
+        .var("PROVIDER_TIMEOUT_MS", "400")
+        .start()
+        .await;
     let mut failed: HashSet<String> = HashSet::new();
     for batch in 0..100 {
         let records: Vec<Value> = (0..10)

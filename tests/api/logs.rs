@@ -114,13 +114,11 @@ async fn dry_runs_write_no_metric() {
 /// printed, whatever the level.
 #[tokio::test]
 async fn at_trace_no_phone_variable_key_or_jwt_is_printed() {
-    use crate::support::aws::{self, create_idempotency_table, AwsProxy};
-    use crate::support::runtime::Runtime;
+    use crate::support::aws::{create_idempotency_table, AwsProxy};
+    use crate::support::function::Launch;
     use std::time::Duration;
     setup();
     const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3YS1kaXNwYXRjaC10ZXN0In0.c2lnbmF0dXJl";
-    let secret_id = format!("wa/trace-{}", std::process::id());
-    aws::put_secret(&secret_id, &default_secret()).await;
     let table = create_idempotency_table().await;
     let aws = AwsProxy::start().await;
     let autocalls = wiremock::MockServer::start().await;
@@ -136,14 +134,14 @@ async fn at_trace_no_phone_variable_key_or_jwt_is_printed() {
             "error": format!("{SECRET_VARIABLE} for +1 415 555 1234"), "error_code": "TEMPLATE_MISMATCH"})))
         .mount(&autocalls)
         .await;
-    let function = Runtime::start(&[
-        ("RUST_LOG", "trace".to_string()),
-        ("AWS_ENDPOINT_URL", aws.url.clone()),
-        ("PROVIDER_SECRET_ID", secret_id),
-        ("IDEMPOTENCY_TABLE", table),
-        ("AUTOCALLS_BASE_URL", autocalls.uri()),
-    ])
-    .await;
+    let function = Launch::with_secret_in(&aws)
+        .await
+        .0
+        .var("RUST_LOG", "trace")
+        .var("IDEMPOTENCY_TABLE", table)
+        .var("AUTOCALLS_BASE_URL", autocalls.uri())
+        .start()
+        .await;
     let mut keyed = autocalls_request();
     keyed["idempotency_key"] = json!("trace-1");
     let http = http_v2(
@@ -180,11 +178,9 @@ fn json_lines(output: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn health_every_http_request_sqs_record_and_eventbridge_event_has_one_request_line() {
-    use crate::support::runtime::Runtime;
+    use crate::support::function::Launch;
     use std::time::Duration;
     setup();
-    let secrets = std::env::temp_dir().join(format!("wa-dispatch-lines-{}", std::process::id()));
-    std::fs::write(&secrets, default_secret()).unwrap();
     let (bitbybit, autocalls) = (
         wiremock::MockServer::start().await,
         wiremock::MockServer::start().await,
@@ -204,12 +200,11 @@ async fn health_every_http_request_sqs_record_and_eventbridge_event_has_one_requ
         .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
         .mount(&bitbybit)
         .await;
-    let function = Runtime::start(&[
-        ("PROVIDER_SECRETS_FILE", secrets.display().to_string()),
-        ("BITBYBIT_BASE_URL", bitbybit.uri()),
-        ("AUTOCALLS_BASE_URL", autocalls.uri()),
-    ])
-    .await;
+    let function = Launch::new()
+        .var("BITBYBIT_BASE_URL", bitbybit.uri())
+        .var("AUTOCALLS_BASE_URL", autocalls.uri())
+        .start()
+        .await;
     let timeout = Duration::from_secs(10);
     let invoke = |id: &str, event: Value| function.invoke_as(id.to_string(), event, timeout);
     invoke("health-1", http_v2("GET", "/v1/health", None, &[]))
@@ -281,11 +276,9 @@ async fn health_every_http_request_sqs_record_and_eventbridge_event_has_one_requ
 
 #[tokio::test]
 async fn every_line_of_a_request_carries_the_callers_request_id_warnings_included() {
-    use crate::support::runtime::Runtime;
+    use crate::support::function::Launch;
     use std::time::Duration;
     setup();
-    let secrets = std::env::temp_dir().join(format!("wa-dispatch-r1-{}", std::process::id()));
-    std::fs::write(&secrets, default_secret()).unwrap();
     let bitbybit = wiremock::MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
@@ -296,11 +289,10 @@ async fn every_line_of_a_request_carries_the_callers_request_id_warnings_include
         .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
         .mount(&bitbybit)
         .await;
-    let function = Runtime::start(&[
-        ("PROVIDER_SECRETS_FILE", secrets.display().to_string()),
-        ("BITBYBIT_BASE_URL", bitbybit.uri()),
-    ])
-    .await;
+    let function = Launch::new()
+        .var("BITBYBIT_BASE_URL", bitbybit.uri())
+        .start()
+        .await;
     let event = http_v2(
         "POST",
         "/v1/messages",

@@ -4,6 +4,7 @@
 
 pub mod arrivals;
 pub mod aws;
+pub mod function;
 pub mod hostile;
 pub mod runtime;
 
@@ -280,6 +281,19 @@ pub fn autocalls_success() -> Value {
 
 pub fn bitbybit_success() -> Value {
     json!({"data": {"messageId2": "wamid.HBgNNjI4", "timestamp": "2026-01-15T14:00:00Z"}})
+}
+
+/// A provider stub that gives every POST `response`.
+pub async fn answer_every_post(server: &MockServer, response: wiremock::ResponseTemplate) {
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(response)
+        .mount(server)
+        .await;
+}
+
+/// The requests a provider stub received.
+pub async fn received(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
 }
 
 /// The `latency_ms` of the last request line in a function's output.
