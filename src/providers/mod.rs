@@ -9,6 +9,8 @@
 mod answers;
 mod autocalls;
 mod bitbybit;
+#[cfg(test)]
+mod echo;
 mod redact;
 #[cfg(test)]
 mod testing;
@@ -24,7 +26,12 @@ use reqwest::Url;
 use serde_json::{Map, Value};
 
 /// Every provider a request may name: the one list.
-pub static REGISTRY: &[&dyn Provider] = &[&bitbybit::Bitbybit, &autocalls::Autocalls];
+pub static REGISTRY: &[&dyn Provider] = &[
+    &bitbybit::Bitbybit,
+    &autocalls::Autocalls,
+    #[cfg(test)]
+    &echo::Echo,
+];
 
 /// The provider of this name.
 pub fn find(name: &str) -> Option<&'static dyn Provider> {
