@@ -1,7 +1,7 @@
 //! The one error type every entry point answers with, and the contract's code table
 //! (section 4) in one `match`: no handler decides a status code on its own.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::fmt;
 use std::time::Duration;
 
@@ -131,8 +131,15 @@ pub struct ApiError {
     pub provider: Option<String>,
     pub provider_status: Option<u16>,
     pub provider_code: Option<String>,
-    /// Sent as `Retry-After` when the provider told us how long to wait.
-    pub retry_after: Option<Duration>,
+    /// Sent as `Retry-After` (whole seconds, rounded up) when the provider, or our own
+    /// pacing, told us how long to wait; set with `with_retry_after`.
+    pub retry_after: Option<u32>,
+    /// Whether a retry may succeed, when the provider's documentation says so for this one
+    /// answer (a refusal it advises retrying later); else the code's own (`Code::retryable`).
+    pub retryable: Option<bool>,
+    /// The provider's own identifiers of this failure, for its support (a trace id); in the
+    /// document only when there are some.
+    pub provider_details: Option<Box<Map<String, Value>>>,
     /// The request may have reached the provider (a timeout or reset after it was written,
     /// an undocumented 5xx, an answer we cannot read): under an idempotency key this
     /// becomes `DELIVERY_UNKNOWN`, final for the key (contract section 7).
@@ -149,8 +156,25 @@ impl ApiError {
             provider_status: None,
             provider_code: None,
             retry_after: None,
+            retryable: None,
+            provider_details: None,
             maybe_sent: false,
         }
+    }
+
+    /// `Retry-After` for a wait: whole seconds, rounded up, so that a caller that waits this
+    /// long finds the slot free.
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait.map(|wait| {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            u32::try_from(seconds).unwrap_or(u32::MAX)
+        });
+        self
+    }
+
+    /// Whether the same request may succeed if sent again later.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable.unwrap_or(self.code.retryable())
     }
 
     /// A validation error naming the field (`to`, `variables[2]`, `bitbybit.sources`).
@@ -190,6 +214,7 @@ impl ApiError {
             ),
             maybe_sent: true,
             retry_after: None,
+            retryable: None,
             ..self
         }
     }
@@ -219,6 +244,11 @@ impl ApiError {
                 .and_then(|s| u16::try_from(s).ok()),
             provider_code: text("provider_code"),
             retry_after: None,
+            retryable: error.get("retryable").and_then(Value::as_bool),
+            provider_details: error
+                .get("provider_details")
+                .and_then(Value::as_object)
+                .map(|details| Box::new(details.clone())),
             maybe_sent: code == Code::DeliveryUnknown,
         };
         Some((api_error, text("request_id")?))
@@ -226,16 +256,20 @@ impl ApiError {
 
     /// The contract's error document.
     pub fn to_document(&self, request_id: &str) -> Value {
-        json!({ "error": {
+        let mut document = json!({ "error": {
             "code": self.code.as_str(),
             "message": self.message,
-            "retryable": self.code.retryable(),
+            "retryable": self.is_retryable(),
             "provider": self.provider,
             "provider_status": self.provider_status,
             "provider_code": self.provider_code,
             "field": self.field,
             "request_id": request_id,
-        }})
+        }});
+        if let Some(details) = &self.provider_details {
+            document["error"]["provider_details"] = Value::Object((**details).clone());
+        }
+        document
     }
 }
 

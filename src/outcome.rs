@@ -7,7 +7,6 @@ use crate::providers::ProviderRequest;
 use crate::telemetry::Report;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::time::Duration;
 
 /// A message the provider accepted (contract section 4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +49,10 @@ impl Outcome {
         report.outcome = error.code.as_str().to_string();
         report.provider = report.provider.or_else(|| error.provider.clone());
         report.provider_status = report.provider_status.or(error.provider_status);
+        report.provider_details = error
+            .provider_details
+            .as_ref()
+            .map(|details| Value::Object((**details).clone()).to_string());
         Outcome {
             result: Err(error),
             request_id: request_id.to_string(),
@@ -84,7 +87,7 @@ impl Outcome {
     }
 
     /// `Retry-After`, when the provider (or our own pacing) said how long to wait.
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub fn retry_after(&self) -> Option<u32> {
         self.result.as_ref().err().and_then(|e| e.retry_after)
     }
 

@@ -125,7 +125,7 @@ impl App {
         let is_final = result
             .as_ref()
             .err()
-            .is_none_or(|e| e.maybe_sent || (!e.code.retryable() && e.provider_status.is_some()));
+            .is_none_or(|e| e.maybe_sent || (!e.is_retryable() && e.provider_status.is_some()));
         let outcome = answer(result.map(Answer::Sent), true, invocation, report);
         if let Some((guard, ticket)) = guarded {
             let document = outcome.document();
@@ -213,12 +213,13 @@ impl App {
         let redact = Redact::new(secret.key().expose(), request.personal_values());
         let accepted = provider
             .interpret(&exchange.answer, &redact)
-            .map_err(|mut error| {
+            .map_err(|error| {
                 // `Retry-After` only when the provider gave one (contract section 4).
                 if error.code == Code::RateLimited {
-                    error.retry_after = exchange.retry_after.map(|wait| wait.min(MAX_RETRY_AFTER));
+                    error.with_retry_after(exchange.retry_after.map(|w| w.min(MAX_RETRY_AFTER)))
+                } else {
+                    error
                 }
-                error
             })?;
         Ok(Sent {
             provider: provider.name().to_string(),
@@ -241,14 +242,7 @@ impl App {
         let pace_key = request.message().pace_key(secret);
         let pacing = self.pacers.get(provider.name()).zip(pace_key.as_deref());
         self.transport
-            .exchange(
-                provider.name(),
-                provider.auth(),
-                secret.key(),
-                built,
-                invocation.deadline,
-                pacing,
-            )
+            .exchange(provider, secret.key(), built, invocation.deadline, pacing)
             .await
     }
 

@@ -23,6 +23,8 @@ pub struct Report {
     pub provider_latency: Option<Duration>,
     pub client_reference: Option<String>,
     pub to_masked: Option<String>,
+    /// The provider's own identifiers of a failure, for its support (a trace id).
+    pub provider_details: Option<String>,
     /// `true` when the provider accepted the message in this call.
     pub sent: bool,
     /// Dry runs, replays and held-back records send nothing: they count in neither `Sent`
@@ -66,8 +68,8 @@ pub fn init(format: LogFormat) -> Result<(), String> {
 }
 
 /// Our own lines at any level; every other crate's at `info` and above only.
-pub fn never_verbose_elsewhere(meta: &tracing::Metadata<'_>) -> bool {
-    meta.target().starts_with("wa_dispatch") || *meta.level() <= tracing::Level::INFO
+pub fn never_verbose_elsewhere(event: &tracing::Metadata<'_>) -> bool {
+    event.target().starts_with("wa_dispatch") || *event.level() <= tracing::Level::INFO
 }
 
 /// The span every line of one request is written in, warnings included: Lambda's id as
@@ -165,6 +167,7 @@ pub fn log_request(
         latency_ms = latency.as_millis() as u64,
         provider_latency_ms = report.provider_latency.map(|d| d.as_millis() as u64),
         client_reference = report.client_reference.as_deref(),
+        provider_details = report.provider_details.as_deref(),
         to = report.to_masked.as_deref(),
         "request finished"
     );

@@ -249,9 +249,7 @@ pub(crate) fn with_status(outcome: &Outcome) -> Value {
 
 fn reply(outcome: &Outcome) -> Reply {
     let mut reply = Reply::json(outcome.http_status(), outcome.document());
-    if let Some(wait) = outcome.retry_after() {
-        // Whole seconds, rounded up: a caller that waits this long finds the slot free.
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Some(seconds) = outcome.retry_after() {
         reply.headers.push(("retry-after", seconds.to_string()));
     }
     if outcome.replay {

@@ -63,6 +63,11 @@ pub trait Provider: Send + Sync {
     fn key_refused(&self, answer: &RawAnswer) -> bool {
         answer.status == 401
     }
+    /// Whether the answer says the provider throttled us: the send is then tried again
+    /// after its `Retry-After` (or a short backoff), while that fits in the time left.
+    fn throttled(&self, answer: &RawAnswer) -> bool {
+        answer.status == 429
+    }
 }
 
 /// One validated message for one provider, in that provider's own types.

@@ -5,7 +5,7 @@
 //! section 7), and nothing a provider answers can redirect the key elsewhere, overflow a
 //! clock or hold a send past its deadline (section 10).
 
-use super::{Auth, ProviderRequest, RawAnswer};
+use super::{Auth, Provider, ProviderRequest, RawAnswer};
 use crate::deadline::{cutoff, SAFETY_MARGIN};
 use crate::error::{ApiError, Code};
 use crate::pacing::Pacer;
@@ -58,13 +58,13 @@ impl Transport {
     /// `pacing` is the provider's pacer and this send's pacing key, when it is paced.
     pub async fn exchange(
         &self,
-        provider: &'static str,
-        auth: Auth,
+        sender: &dyn Provider,
         key: &ApiKey,
         request: &ProviderRequest,
         deadline: Instant,
         pacing: Option<(&Pacer, &str)>,
     ) -> Result<Exchange, ApiError> {
+        let (provider, auth) = (sender.name(), sender.auth());
         let mut provider_time = Duration::ZERO;
         let mut refused = 0;
         let mut limited = 0;
@@ -104,7 +104,7 @@ impl Transport {
                 }
                 Ok(Err(error)) => return Err(transport_error(provider, &error)),
                 Ok(Ok((answer, retry_after))) => {
-                    if answer.status == 429 && limited + 1 < RATE_LIMIT_ATTEMPTS {
+                    if sender.throttled(&answer) && limited + 1 < RATE_LIMIT_ATTEMPTS {
                         let wait = retry_after.unwrap_or_else(|| backoff(limited + 2));
                         // A wait of any size is checked against the time left, never added
                         // blindly to a clock.
@@ -117,7 +117,7 @@ impl Transport {
                             tracing::warn!(
                                 provider = provider,
                                 wait_ms = wait.as_millis() as u64,
-                                "provider 429; waiting"
+                                "provider throttled the send; waiting"
                             );
                             tokio::time::sleep(wait).await;
                             continue;
@@ -249,9 +249,9 @@ fn timeout(provider: &'static str) -> ApiError {
 
 /// Our own pacing refusal: `retry_after` is when this key's next slot comes free.
 fn rate_limited(provider: &'static str, message: &str, retry_after: Option<Duration>) -> ApiError {
-    let mut error = ApiError::new(Code::RateLimited, message).with_provider(provider);
-    error.retry_after = retry_after;
-    error
+    ApiError::new(Code::RateLimited, message)
+        .with_provider(provider)
+        .with_retry_after(retry_after)
 }
 
 /// A failure of the exchange itself. Only a failed connection is certain to have sent

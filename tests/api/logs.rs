@@ -311,7 +311,7 @@ async fn every_line_of_a_request_carries_the_callers_request_id_warnings_include
     assert!(
         lines
             .iter()
-            .any(|l| l["level"] == "WARN" && l["message"] == "provider 429; waiting"),
+            .any(|l| l["level"] == "WARN" && l["message"] == "provider throttled the send; waiting"),
         "{lines:?}"
     );
     assert!(lines.len() >= 2);
