@@ -1,9 +1,9 @@
-//! The provider simulator: both providers' documented send endpoints on loopback, for local
+//! The provider simulator: every provider's documented send endpoint on loopback, for local
 //! runs and tests. It checks each request against the provider's documentation and answers
 //! success, or the documented error a reserved template asks for (README "The simulator").
 //!
 //! `cargo run --example simulator [ADDR]` (default `127.0.0.1:9100`); bitbybit is served
-//! under `/bitbybit`, autocalls under `/autocalls`.
+//! under `/bitbybit`, autocalls under `/autocalls`, Meta's Cloud API under `/meta/{version}`.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -37,6 +37,46 @@ pub const AUTOCALLS_ERRORS: &[(u64, u16, &str)] = &[
     (900430, 422, "UNKNOWN_ERROR"),
 ];
 
+/// Meta template names that ask for an error: `sim_error_<code>`, with the HTTP status of
+/// Meta's older error table (Meta maps on the code; the status is advisory).
+pub const META_ERRORS: &[(i64, u16, &str)] = &[
+    (0, 401, "AuthException"),
+    (4, 400, "API Too Many Calls"),
+    (10, 403, "Permission Denied"),
+    (100, 400, "Invalid parameter"),
+    (190, 401, "Access token has expired"),
+    (200, 403, "API Permission"),
+    (299, 403, "API Permission"),
+    (80007, 400, "Rate limit issues"),
+    (130429, 400, "Rate limit hit"),
+    (131000, 500, "Something went wrong"),
+    (131005, 403, "Access denied"),
+    (131016, 503, "Service unavailable"),
+    (131026, 400, "Message Undeliverable"),
+    (131042, 400, "Business eligibility payment issue"),
+    (
+        131049,
+        400,
+        "This message was not delivered to maintain healthy ecosystem engagement",
+    ),
+    (131050, 400, "User has stopped receiving marketing messages"),
+    (
+        131056,
+        400,
+        "(Business Account, Consumer Account) pair rate limit hit",
+    ),
+    (131057, 500, "Account in maintenance mode"),
+    (132000, 400, "Template Param Count Mismatch"),
+    (132001, 404, "Template does not exist"),
+    (132012, 400, "Template Parameter Format Mismatch"),
+    (132015, 400, "Template is Paused"),
+    (132016, 400, "Template is Disabled"),
+    (133004, 503, "Server temporarily unavailable"),
+];
+
+/// The Meta template name whose sends are held under pacing.
+pub const META_PACED: &str = "sim_paced";
+
 static SENT: AtomicU64 = AtomicU64::new(0);
 
 #[allow(dead_code)]
@@ -48,11 +88,11 @@ async fn main() {
     let listener = TcpListener::bind(&addr)
         .await
         .expect("bind the simulator's address");
-    eprintln!("provider simulator on http://{addr} (/bitbybit, /autocalls)");
+    eprintln!("provider simulator on http://{addr} (/bitbybit, /autocalls, /meta/v25.0)");
     serve(listener).await;
 }
 
-/// Serves both providers on `listener` until the process ends.
+/// Serves every provider on `listener` until the process ends.
 pub async fn serve(listener: TcpListener) {
     while let Ok((stream, _)) = listener.accept().await {
         tokio::spawn(async move {
@@ -84,6 +124,7 @@ async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::
     let (status, document) = match (post, path.as_str()) {
         (true, "/bitbybit/messages/send-template") => bitbybit(api_key, json_type, body),
         (true, "/autocalls/api/user/whatsapp/send") => autocalls(bearer, json_type, body),
+        (true, path) if meta_path(path) => meta(bearer, json_type, body),
         _ => (404, json!({"message": "Not Found"})),
     };
     Ok(Response::builder()
@@ -258,6 +299,122 @@ fn check_autocalls(body: &Map<String, Value>) -> Result<(), String> {
                     .is_some_and(|m| m.values().all(Value::is_string))
             }),
             "The variables field must be an object of strings.",
+        ),
+    ];
+    checks
+        .iter()
+        .find(|(ok, _)| !ok)
+        .map_or(Ok(()), |(_, why)| Err(why.to_string()))
+}
+
+/// `/meta/v{N}.0/{phone_number_id}/messages`, the phone number id being Meta's numeric id.
+fn meta_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    matches!(parts.as_slice(), ["", "meta", version, id, "messages"]
+        if version.starts_with('v') && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn meta(bearer: Option<String>, json_type: bool, body: Option<Value>) -> (u16, Value) {
+    let n = SENT.fetch_add(1, Ordering::SeqCst);
+    let error = |status, code: i64, message: &str| {
+        (
+            status,
+            json!({"error": {"message": format!("({code}) {message}"), "type": "OAuthException",
+                   "code": code, "error_data": {"messaging_product": "whatsapp", "details": message},
+                   "fbtrace_id": format!("SIMtrace{n:08}")}}),
+        )
+    };
+    if !bearer.is_some_and(|b| b.starts_with("Bearer ") && b.len() > 7) {
+        return error(401, 190, "Invalid OAuth access token");
+    }
+    let body = match (json_type, body) {
+        (true, Some(Value::Object(body))) => body,
+        _ => return error(400, 100, "Invalid parameter"),
+    };
+    if let Err(why) = check_meta(&body) {
+        return error(400, 100, &why);
+    }
+    let name = body["template"]["name"].as_str().unwrap_or_default();
+    let asked = name
+        .strip_prefix("sim_error_")
+        .and_then(|c| c.parse::<i64>().ok());
+    if let Some((code, status, title)) = META_ERRORS.iter().find(|(c, _, _)| Some(*c) == asked) {
+        return error(*status, *code, title);
+    }
+    let to = body["to"].as_str().unwrap_or_default();
+    let status = if name == META_PACED {
+        "held_for_quality_assessment"
+    } else {
+        "accepted"
+    };
+    (
+        200,
+        json!({"messaging_product": "whatsapp",
+               "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}],
+               "messages": [{"id": format!("wamid.SIM{n:012}"), "message_status": status}]}),
+    )
+}
+
+/// The template message of Meta's send-messages page: its fields, the template's name and
+/// language, and components of the known types with their parameters.
+fn check_meta(body: &Map<String, Value>) -> Result<(), String> {
+    let known = [
+        "messaging_product",
+        "recipient_type",
+        "to",
+        "type",
+        "template",
+    ];
+    if let Some(k) = body.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(format!("Unexpected key \"{k}\" on param \"message\"."));
+    }
+    let to = body.get("to").and_then(Value::as_str).unwrap_or_default();
+    let template = body.get("template").and_then(Value::as_object);
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let component = |c: &Value| {
+        let kind = c.get("type").and_then(Value::as_str);
+        let parameters = c.get("parameters").and_then(Value::as_array);
+        let button = kind != Some("button")
+            || (c.get("sub_type").and_then(Value::as_str).is_some()
+                && c.get("index").is_some_and(|i| i.is_string() || i.is_u64()));
+        matches!(kind, Some("header" | "body" | "button"))
+            && button
+            && parameters
+                .is_some_and(|p| !p.is_empty() && p.iter().all(|p| p.get("type").is_some()))
+    };
+    let checks = [
+        (
+            body.get("messaging_product") == Some(&json!("whatsapp")),
+            "messaging_product must be whatsapp",
+        ),
+        (
+            to.len() > 4 && to.starts_with('+') && to[1..].bytes().all(|b| b.is_ascii_digit()),
+            "to must be a phone number with its country code",
+        ),
+        (
+            body.get("recipient_type").is_none_or(|t| t == "individual"),
+            "recipient_type must be individual",
+        ),
+        (
+            body.get("type") == Some(&json!("template")),
+            "type must be template",
+        ),
+        (
+            template.is_some_and(|t| text(t.get("name"))),
+            "template.name is required",
+        ),
+        (
+            template.is_some_and(|t| text(t.get("language").and_then(|l| l.get("code")))),
+            "template.language.code is required",
+        ),
+        (
+            template.is_some_and(|t| {
+                t.get("components").is_none_or(|c| {
+                    c.as_array()
+                        .is_some_and(|c| !c.is_empty() && c.iter().all(component))
+                })
+            }),
+            "template.components must be header, body or button components with parameters",
         ),
     ];
     checks

@@ -11,8 +11,9 @@ excluded from schemathesis' checks.
 2. `positive_data_acceptance` is replaced by `schema_valid_requests_are_refused_only_by_rules_a_schema_cannot_state`.
    The schema says which requests are well formed; some well-formed ones are still refused
    by rules no JSON Schema states: whether a phone number is valid for its country
-   (libphonenumber's metadata), which two-letter codes are regions, a media URL's host,
-   bitbybit's positional keys being exactly "1".."n", `provider` being required when no
+   (libphonenumber's metadata), which two-letter codes are regions, a media URL's host
+   (`media_url`, `meta.header.link`), bitbybit's and meta's positional keys being exactly
+   "1".."n" (and meta's keys not mixing positions and names), `provider` being required when no
    DEFAULT_PROVIDER is set, and the provider's own refusals. Any other refusal of a
    schema-valid request fails the run.
 """
@@ -38,6 +39,7 @@ RULES = {
     (400, "INVALID_PHONE", "to"),
     (400, "INVALID_REQUEST", "country"),
     (400, "INVALID_REQUEST", "media_url"),
+    (400, "INVALID_REQUEST", "meta.header.link"),
     (400, "UNKNOWN_PROVIDER", "provider"),
 }
 
@@ -56,8 +58,8 @@ def schema_valid_requests_are_refused_only_by_rules_a_schema_cannot_state(ctx, r
     field = error.get("field") or ""
     if error.get("provider_status") is not None:
         return None  # the provider (the simulator) refused it, as a real one may
-    if field.startswith("variables.") and (case.body or {}).get("provider") == "bitbybit":
-        return None  # bitbybit's object keys must be exactly "1".."n"
+    if field.startswith("variables.") and (case.body or {}).get("provider") in ("bitbybit", "meta"):
+        return None  # bitbybit's and meta's positional keys must be exactly "1".."n"
     if (response.status_code, error.get("code"), field) in RULES:
         return None
     raise AssertionError(

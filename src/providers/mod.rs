@@ -11,6 +11,7 @@ mod autocalls;
 mod bitbybit;
 #[cfg(test)]
 mod echo;
+mod meta;
 mod redact;
 #[cfg(test)]
 mod testing;
@@ -29,6 +30,7 @@ use serde_json::{Map, Value};
 pub static REGISTRY: &[&dyn Provider] = &[
     &bitbybit::Bitbybit,
     &autocalls::Autocalls,
+    &meta::Meta,
     #[cfg(test)]
     &echo::Echo,
 ];

@@ -141,7 +141,7 @@ fn only_a_providers_own_file_and_the_registry_name_it() {
                 .to_string()
         })
         .collect();
-    for expected in ["bitbybit", "autocalls", "echo"] {
+    for expected in ["bitbybit", "autocalls", "meta", "echo"] {
         assert!(providers.iter().any(|p| p == expected), "{providers:?}");
     }
     assert!(names("let x = META_BASE_URL;", "meta") && !names("phone_metadata", "meta"));

@@ -12,6 +12,7 @@ mod http_sources;
 mod idempotency;
 mod load;
 mod logs;
+mod meta;
 mod openapi;
 mod phone_oracle;
 mod secrets;

@@ -171,6 +171,7 @@ enum Stub {
     None,
     Autocalls(u16, Value),
     Bitbybit(u16, Value),
+    Meta(u16, Value),
     /// Both providers accept.
     Both,
     /// autocalls accepts, bitbybit refuses (400 `VALIDATION_ERROR`).
@@ -270,6 +271,29 @@ fn scenarios() -> Vec<Scenario> {
         scenario(SEND, "invalid_phone"),
         scenario(SEND, "unknown_provider"),
         scenario(SEND, "media_url_with_autocalls"),
+        scenario(SEND, "media_url_with_meta"),
+        Scenario {
+            stub: Stub::Meta(
+                200,
+                json!({"messaging_product": "whatsapp",
+                "contacts": [{"input": "+14155551234", "wa_id": "14155551234"}],
+                "messages": [{"id": "wamid.HBgLMTQxNTU1NTEyMzQVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA", "message_status": "accepted"}]}),
+            ),
+            ..scenario(SEND, "meta_send")
+        },
+        Scenario {
+            input: Input::Json(request_example("meta_send")),
+            stub: Stub::Meta(
+                404,
+                json!({"error": {
+                "message": "(#132001) Template name does not exist in the translation",
+                "type": "OAuthException", "code": 132001,
+                "error_data": {"messaging_product": "whatsapp",
+                    "details": "The template does not exist in the specified language or the template has not been approved."},
+                "fbtrace_id": "AZ8or2yhqkZfEZ-_4Qn_Bam"}}),
+            ),
+            ..scenario(SEND, "meta_template_not_found_answer")
+        },
         Scenario {
             input: Input::Raw(r#"{"provider": "autocalls", "to": "+1" "template": 45}"#.into()),
             ..scenario(SEND, "malformed_json_answer")
@@ -447,6 +471,7 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
         Stub::None => vec![],
         Stub::Autocalls(status, body) => vec![(&t.autocalls, *status, body.clone())],
         Stub::Bitbybit(status, body) => vec![(&t.bitbybit, *status, body.clone())],
+        Stub::Meta(status, body) => vec![(&t.meta, *status, body.clone())],
         Stub::Both => vec![
             (&t.autocalls, 200, autocalls_success()),
             (&t.bitbybit, 200, bitbybit_accepts),

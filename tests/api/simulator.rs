@@ -4,7 +4,7 @@
 
 #[allow(dead_code, clippy::module_inception)]
 #[path = "../../examples/simulator.rs"]
-mod simulator;
+pub mod simulator;
 
 use crate::support::*;
 use serde_json::json;

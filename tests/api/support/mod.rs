@@ -20,6 +20,9 @@ use wiremock::MockServer;
 pub const BITBYBIT_KEY: &str = "sk-bitbybit-KEY-must-never-be-logged";
 pub const AUTOCALLS_KEY: &str = "sk-autocalls-KEY-must-never-be-logged";
 pub const ROTATED_KEY: &str = "sk-rotated-KEY-must-never-be-logged";
+pub const META_TOKEN: &str = "EAAG-meta-TOKEN-must-never-be-logged";
+/// The sending number's Graph id in the test secret (not a phone number).
+pub const META_PHONE_NUMBER_ID: &str = "106540352242922";
 /// Phone numbers the tests send to, as national digits that must never be logged whole.
 pub const PHONE_US: &str = "+1 415 555 1234";
 pub const PHONE_ID_NATIONAL: &str = "0812-3456-7890";
@@ -29,6 +32,7 @@ pub const FORBIDDEN: &[&str] = &[
     BITBYBIT_KEY,
     AUTOCALLS_KEY,
     ROTATED_KEY,
+    META_TOKEN,
     SECRET_VARIABLE,
     "4155551234",
     "8123456789",
@@ -88,6 +92,8 @@ pub struct TestApp {
     pub app: App,
     pub bitbybit: MockServer,
     pub autocalls: MockServer,
+    /// Meta's Graph API; its base URL is `{uri}/v25.0`.
+    pub meta: MockServer,
     pub aws: aws::AwsProxy,
     pub metrics: Arc<Mutex<Vec<String>>>,
     pub secret_id: String,
@@ -109,7 +115,9 @@ impl Default for Options {
 }
 
 pub fn default_secret() -> String {
-    json!({"bitbybit": {"api_key": BITBYBIT_KEY}, "autocalls": {"api_key": AUTOCALLS_KEY, "sender_id": 12}}).to_string()
+    json!({"bitbybit": {"api_key": BITBYBIT_KEY}, "autocalls": {"api_key": AUTOCALLS_KEY, "sender_id": 12},
+           "meta": {"access_token": META_TOKEN, "phone_number_id": META_PHONE_NUMBER_ID, "language": "en_US"}})
+    .to_string()
 }
 
 fn unique(prefix: &str) -> String {
@@ -127,6 +135,7 @@ impl TestApp {
         setup();
         let bitbybit = MockServer::start().await;
         let autocalls = MockServer::start().await;
+        let meta = MockServer::start().await;
         let aws = aws::AwsProxy::start().await;
         let secret_id = unique("wa/providers");
         if let Some(text) = &options.secret {
@@ -139,6 +148,7 @@ impl TestApp {
                 format!("{}/whatsapp/open/v1", bitbybit.uri()),
             ),
             ("AUTOCALLS_BASE_URL", autocalls.uri()),
+            ("META_BASE_URL", format!("{}/v25.0", meta.uri())),
             ("PROVIDER_TIMEOUT_MS", "3000".into()),
             ("AUTOCALLS_MAX_RPS", "50".into()),
         ]);
@@ -151,6 +161,7 @@ impl TestApp {
             app,
             bitbybit,
             autocalls,
+            meta,
             aws,
             metrics,
             secret_id,
@@ -272,6 +283,17 @@ pub fn autocalls_request() -> Value {
 pub fn bitbybit_request() -> Value {
     json!({"provider": "bitbybit", "to": PHONE_ID_NATIONAL, "country": "ID", "template": "welcome_message",
            "variables": [SECRET_VARIABLE, "Order123"], "client_reference": "order-8813"})
+}
+
+pub fn meta_request() -> Value {
+    json!({"provider": "meta", "to": PHONE_US, "template": "order_update",
+           "variables": [SECRET_VARIABLE, "January 15, 2026"], "client_reference": "order-8814"})
+}
+
+/// Meta's documented success answer for a send to `PHONE_US`.
+pub fn meta_success() -> Value {
+    json!({"messaging_product": "whatsapp", "contacts": [{"input": "+14155551234", "wa_id": "14155551234"}],
+           "messages": [{"id": "wamid.HBgLMTQxNTU1NTEyMzQVAgARGBI", "message_status": "accepted"}]})
 }
 
 pub fn autocalls_success() -> Value {
