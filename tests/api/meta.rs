@@ -4,11 +4,12 @@
 //! rotated token, hostile echoes, pacing per sending number, the delivery rule).
 
 use crate::simulator::simulator;
+use crate::support::arrivals::busiest_second;
 use crate::support::aws::create_idempotency_table;
 use crate::support::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, Request, ResponseTemplate};
 
@@ -510,16 +511,7 @@ async fn sends_are_paced_per_sending_number() {
             .filter(|(_, p)| number.is_none_or(|n| p.contains(n)))
             .map(|(t, _)| *t)
             .collect();
-        times
-            .iter()
-            .map(|start| {
-                times
-                    .iter()
-                    .filter(|t| **t >= *start && t.duration_since(*start) < Duration::from_secs(1))
-                    .count()
-            })
-            .max()
-            .unwrap_or(0)
+        busiest_second(&times)
     };
     // Each number keeps to its own 2 a second; the two numbers do not wait for each other.
     assert!(busiest(Some("111111111111111")) <= 2);

@@ -56,16 +56,7 @@ impl Arrivals {
     /// The most arrivals inside any one-second window.
     pub fn busiest_second(&self) -> usize {
         let times: Vec<Instant> = self.0.lock().unwrap().iter().map(|(t, _)| *t).collect();
-        times
-            .iter()
-            .map(|start| {
-                times
-                    .iter()
-                    .filter(|t| **t >= *start && t.duration_since(*start) < Duration::from_secs(1))
-                    .count()
-            })
-            .max()
-            .unwrap_or(0)
+        busiest_second(&times)
     }
 
     /// The most requests in flight at once, from arrivals and the fixed answer delay.
@@ -82,4 +73,18 @@ impl Arrivals {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// The most of `times` inside any one-second window.
+pub fn busiest_second(times: &[Instant]) -> usize {
+    times
+        .iter()
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= *start && t.duration_since(*start) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
 }
