@@ -38,6 +38,9 @@ else
     fi
     mkdir -p "$(dirname "$db")"
     git -c init.defaultBranch=main clone -q "$bundle" "$db"
+  elif [ -f "$bundle" ]; then
+    # A copy made earlier: bring it up to the snapshot beside the project, which may be newer.
+    git -C "$db" fetch -q "$bundle" HEAD && git -C "$db" reset -q --hard FETCH_HEAD
   fi
   # --offline also makes `cargo metadata` offline: the crates must be fetched first.
   cargo fetch --locked --quiet
