@@ -12,14 +12,19 @@ pub const MAX_ID_CHARS: usize = 256;
 
 /// A JSON body, or `None` when the answer is not JSON: a body that does not parse, or one
 /// labelled as something else (an HTML error page that happens to be valid JSON text).
-pub fn json_body(answer: &RawAnswer) -> Option<Value> {
-    let labelled_json = answer
-        .content_type
-        .as_deref()
-        .is_none_or(|t| t.to_ascii_lowercase().contains("json"));
-    labelled_json
-        .then(|| serde_json::from_slice(&answer.body).ok())
-        .flatten()
+pub fn json_body(answer: &RawAnswer) -> Option<&Value> {
+    answer
+        .json
+        .get_or_init(|| {
+            let labelled_json = answer
+                .content_type
+                .as_deref()
+                .is_none_or(|t| t.to_ascii_lowercase().contains("json"));
+            labelled_json
+                .then(|| serde_json::from_slice(&answer.body).ok())
+                .flatten()
+        })
+        .as_ref()
 }
 
 /// An answer outside the provider's documentation: never success, always retryable. A 3xx

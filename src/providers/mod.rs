@@ -147,6 +147,20 @@ pub struct RawAnswer {
     pub status: u16,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
+    /// The body read as JSON once (`answers::json_body`), however many of the provider's
+    /// questions (throttled? key refused? what does it say?) ask for it.
+    json: std::sync::OnceLock<Option<Value>>,
+}
+
+impl RawAnswer {
+    pub fn new(status: u16, content_type: Option<String>, body: Vec<u8>) -> Self {
+        RawAnswer {
+            status,
+            content_type,
+            body,
+            json: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 /// A provider's acceptance, in the contract's terms (section 4).

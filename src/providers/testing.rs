@@ -33,9 +33,9 @@ pub fn settings(provider: &dyn Provider) -> Settings {
 }
 
 pub fn answer(status: u16, body: &str) -> RawAnswer {
-    RawAnswer {
+    RawAnswer::new(
         status,
-        content_type: Some("application/json".into()),
-        body: body.as_bytes().to_vec(),
-    }
+        Some("application/json".into()),
+        body.as_bytes().to_vec(),
+    )
 }

@@ -186,14 +186,7 @@ impl Transport {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok((
-            RawAnswer {
-                status,
-                content_type,
-                body,
-            },
-            retry_after,
-        ))
+        Ok((RawAnswer::new(status, content_type, body), retry_after))
     }
 }
 

@@ -126,10 +126,8 @@ fn provider_answer() -> impl Strategy<Value = RawAnswer> {
         "",
     ]));
     (prop_oneof![100u16..600, any::<u16>()], content_type, body).prop_map(
-        |(status, content_type, body)| RawAnswer {
-            status,
-            content_type: content_type.map(str::to_string),
-            body,
+        |(status, content_type, body)| {
+            RawAnswer::new(status, content_type.map(str::to_string), body)
         },
     )
 }
