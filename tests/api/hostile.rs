@@ -39,8 +39,31 @@ const EVENT_KEYS: &[&str] = &[
     "ignore_active_ticket",
     "bitbybit",
     "autocalls",
+    "meta",
+    "language",
+    "phone_number_id",
+    "header",
+    "buttons",
+    "sub_type",
+    "index",
+    "value",
+    "type",
+    "link",
+    "text",
+    "first_name",
     "1",
     "2",
+    // Meta's answers.
+    "messages",
+    "id",
+    "message_status",
+    "contacts",
+    "wa_id",
+    "error",
+    "code",
+    "error_data",
+    "details",
+    "fbtrace_id",
 ];
 
 fn keys() -> Vec<&'static str> {
@@ -59,6 +82,11 @@ fn leaf() -> impl Strategy<Value = Value> {
             "aws:sqs",
             "bitbybit",
             "autocalls",
+            "meta",
+            "image",
+            "url",
+            "copy_code",
+            "https://cdn.example/a.png",
             "+1 415 555 0100",
             "2.0",
             "POST",
@@ -117,6 +145,9 @@ fn provider_answer() -> impl Strategy<Value = RawAnswer> {
         prop::collection::vec(any::<u8>(), 0..64),
         Just(br#"{"success":true,"message_sid":"SM1"}"#.to_vec()),
         Just(br#"{"data":{"messageId2":"wamid.1"}}"#.to_vec()),
+        Just(br#"{"messages":[{"id":"wamid.2","message_status":"held_for_quality_assessment"}],"contacts":[{"wa_id":"14155550100"}]}"#.to_vec()),
+        prop::sample::select(vec![0i64, 4, 190, 130429, 131000, 132001, 987654, -1])
+            .prop_map(|code| format!(r#"{{"error":{{"code":{code},"message":"(#{code}) x","fbtrace_id":"T"}}}}"#).into_bytes()),
     ];
     let content_type = prop::option::of(prop::sample::select(vec![
         "application/json",
@@ -139,6 +170,8 @@ proptest! {
     fn provider_answers_never_panic_and_only_a_documented_200_is_success(answer in provider_answer()) {
         let redact = Redact::new("sk-key", ["value"]);
         for provider in REGISTRY {
+            // The questions the transport and the send service ask of every answer.
+            let _ = (provider.throttled(&answer), provider.key_refused(&answer));
             match provider.interpret(&answer, &redact) {
                 Ok(accepted) => {
                     prop_assert_eq!(answer.status, 200);
@@ -148,7 +181,17 @@ proptest! {
                     prop_assert!(error.message.chars().count() <= 400, "{}", error.message);
                     prop_assert!(error.provider_code.as_deref().is_none_or(|c| c.chars().count() <= 64));
                     prop_assert!(!error.message.contains("sk-key"));
-                    if error.code == wa_dispatch::error::Code::ProviderUnavailable {
+                    // Meta's error document is Meta's word that the send failed, whatever the
+                    // status (contract section 11): never "maybe sent".
+                    let labelled_json = answer.content_type.as_deref().is_none_or(|t| t.contains("json"));
+                    let meta_said_so = provider.name() == "meta"
+                        && labelled_json
+                        && serde_json::from_slice::<Value>(&answer.body)
+                            .is_ok_and(|b| b.pointer("/error/code").is_some_and(Value::is_i64));
+                    if meta_said_so {
+                        prop_assert!(!error.maybe_sent);
+                        prop_assert!(error.provider_code.is_some());
+                    } else if error.code == wa_dispatch::error::Code::ProviderUnavailable {
                         // A 3xx or 4xx refused the request; anything else may have sent it.
                         prop_assert_eq!(error.maybe_sent, !(300..500).contains(&answer.status));
                     }
@@ -186,7 +229,7 @@ fn retry_after_is_read_in_both_forms() {
     assert_eq!(secs("Tue, 14 Jul 2026 03:00:00 GMT"), Some(0));
 }
 
-/// Through the whole send path: a provider answering 200 entries of a batch with random
+/// Through the whole send path: providers answering 100 entries of a batch with random
 /// statuses, `Retry-After` values and bodies (a fixed seed, printed) never panics the
 /// function, and every entry gets a contract document.
 #[test]
@@ -248,11 +291,25 @@ fn a_provider_answering_garbage_to_a_whole_batch_panics_nothing() {
         response
     };
     runtime.block_on(async {
+        // bitbybit and meta (whose throttling and key refusals are told by the body) share
+        // the garbage, half the batch each.
         Mock::given(method("POST"))
-            .respond_with(respond)
+            .respond_with(respond.clone())
             .mount(&t.bitbybit)
             .await;
-        let messages: Vec<Value> = (0..100).map(|_| bitbybit_request()).collect();
+        Mock::given(method("POST"))
+            .respond_with(respond)
+            .mount(&t.meta)
+            .await;
+        let messages: Vec<Value> = (0..100)
+            .map(|i| {
+                if i % 2 == 0 {
+                    bitbybit_request()
+                } else {
+                    meta_request()
+                }
+            })
+            .collect();
         let answer = t
             .post("/v1/messages/batch", &json!({ "messages": messages }))
             .await;

@@ -6,6 +6,7 @@
 use crate::simulator::simulator;
 use crate::support::arrivals::busiest_second;
 use crate::support::aws::create_idempotency_table;
+use crate::support::hostile::ResettingProvider;
 use crate::support::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -566,4 +567,82 @@ async fn under_a_key_metas_word_that_it_failed_frees_the_key_and_a_bare_5xx_does
     let again = t.post("/v1/messages", &keyed("meta-order-2")).await;
     assert_eq!((again.code(), again.replayed()), ("DELIVERY_UNKNOWN", true));
     assert_eq!(received(&t.meta).await, 1);
+}
+
+#[tokio::test]
+async fn a_misbehaving_graph_api_redirects_nothing_panics_nothing_and_resets_are_final() {
+    setup();
+    let table = create_idempotency_table().await;
+    let keyed = |key: &str| with(meta_request(), json!({"idempotency_key": key}));
+    // A redirect to another host: not followed, nothing sent there, the key stays free.
+    let t = TestApp::with(Options {
+        vars: vec![("IDEMPOTENCY_TABLE", table.clone())],
+        ..Options::default()
+    })
+    .await;
+    let elsewhere = wiremock::MockServer::start().await;
+    answer_every_post(
+        &elsewhere,
+        ResponseTemplate::new(200).set_body_json(meta_success()),
+    )
+    .await;
+    let redirect = ResponseTemplate::new(307)
+        .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str());
+    let moved = Mock::given(method("POST"))
+        .respond_with(redirect)
+        .mount_as_scoped(&t.meta)
+        .await;
+    let answer = t.post("/v1/messages", &keyed("meta-redirected")).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (502, "PROVIDER_UNAVAILABLE")
+    );
+    assert_eq!(received(&elsewhere).await, 0);
+    drop(moved);
+    // Meta's throttling code with an absurd Retry-After: no wait past the deadline, no panic,
+    // a bounded Retry-After.
+    let throttled = Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .insert_header("retry-after", "10000000000000000000")
+                .set_body_json(
+                    json!({"error": {"message": "(#130429) Rate limit hit", "code": 130429}}),
+                ),
+        )
+        .mount_as_scoped(&t.meta)
+        .await;
+    let answer = t.post("/v1/messages", &keyed("meta-throttled")).await;
+    assert_eq!((answer.status, answer.code()), (429, "RATE_LIMITED"));
+    assert_eq!(
+        answer.headers.get("retry-after").map(String::as_str),
+        Some("3600")
+    );
+    drop(throttled);
+    answer_every_post(
+        &t.meta,
+        ResponseTemplate::new(200).set_body_json(meta_success()),
+    )
+    .await;
+    let sent = t.post("/v1/messages", &keyed("meta-redirected")).await;
+    assert_eq!(
+        (sent.status, sent.replayed()),
+        (200, false),
+        "the 3xx sent nothing"
+    );
+
+    // A reset after the whole request was read: maybe sent, so final for the key.
+    let resetting = ResettingProvider::start().await;
+    let t = TestApp::with(Options {
+        vars: vec![
+            ("IDEMPOTENCY_TABLE", table),
+            ("META_BASE_URL", format!("{}/v25.0", resetting.url)),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let first = t.post("/v1/messages", &keyed("meta-reset")).await;
+    assert_eq!((first.status, first.code()), (502, "DELIVERY_UNKNOWN"));
+    let again = t.post("/v1/messages", &keyed("meta-reset")).await;
+    assert_eq!((again.code(), again.replayed()), ("DELIVERY_UNKNOWN", true));
+    assert_eq!(resetting.requests(), 1);
 }
