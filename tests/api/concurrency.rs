@@ -152,14 +152,13 @@ async fn concurrent_first_sends_fetch_the_secret_once_and_a_rotation_refetches_o
         )
         .mount(&instance.bitbybit)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .set_body_json(json!({"error": {"code": "INVALID_API_KEY"}}))
-                .set_delay(Duration::from_millis(100)),
-        )
-        .mount(&instance.bitbybit)
-        .await;
+    answer_every_post(
+        &instance.bitbybit,
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"error": {"code": "INVALID_API_KEY"}}))
+            .set_delay(Duration::from_millis(100)),
+    )
+    .await;
     let rotated = json!({"bitbybit": {"api_key": ROTATED_KEY}, "autocalls": {"api_key": AUTOCALLS_KEY, "sender_id": 12}});
     aws::put_secret(&instance.secret_id, &rotated.to_string()).await;
     assert_all_sent(

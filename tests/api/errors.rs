@@ -274,10 +274,11 @@ async fn undocumented_answers_are_provider_unavailable_never_success() {
         (200, r#"{"data":{"messageId2":"#, "application/json"),
     ] {
         t.bitbybit.reset().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status).set_body_raw(body, content_type))
-            .mount(&t.bitbybit)
-            .await;
+        answer_every_post(
+            &t.bitbybit,
+            ResponseTemplate::new(status).set_body_raw(body, content_type),
+        )
+        .await;
         let answer = t.post("/v1/messages", &bitbybit_request()).await;
         assert_eq!(
             (answer.status, answer.code()),
@@ -302,10 +303,11 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
         .up_to_n_times(1)
         .mount(&t.bitbybit)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
-        .mount(&t.bitbybit)
-        .await;
+    answer_every_post(
+        &t.bitbybit,
+        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
+    )
+    .await;
     let answer = t.post("/v1/messages", &bitbybit_request()).await;
     assert_eq!(
         answer.status, 200,
@@ -315,14 +317,13 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
     assert_eq!(t.bitbybit.received_requests().await.unwrap().len(), 2);
 
     t.bitbybit.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "30")
-                .set_body_json(limited),
-        )
-        .mount(&t.bitbybit)
-        .await;
+    answer_every_post(
+        &t.bitbybit,
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "30")
+            .set_body_json(limited),
+    )
+    .await;
     let answer = t.post("/v1/messages", &bitbybit_request()).await;
     assert_eq!((answer.status, answer.code()), (429, "RATE_LIMITED"));
     assert_eq!(answer.headers["retry-after"], "30");
@@ -336,12 +337,13 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
 #[tokio::test]
 async fn a_provider_429_without_retry_after_is_answered_without_one() {
     let t = TestApp::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).set_body_json(
+    answer_every_post(
+        &t.bitbybit,
+        ResponseTemplate::new(429).set_body_json(
             json!({"error": {"code": "RATE_LIMIT_EXCEEDED", "message": "Too many requests."}}),
-        ))
-        .mount(&t.bitbybit)
-        .await;
+        ),
+    )
+    .await;
     let answer = t.post("/v1/messages", &bitbybit_request()).await;
     assert_eq!((answer.status, answer.code()), (429, "RATE_LIMITED"));
     assert!(
@@ -358,14 +360,13 @@ async fn a_hanging_provider_is_provider_timeout_and_is_not_resent() {
         ..Options::default()
     })
     .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(autocalls_success())
-                .set_delay(Duration::from_secs(5)),
-        )
-        .mount(&t.autocalls)
-        .await;
+    answer_every_post(
+        &t.autocalls,
+        ResponseTemplate::new(200)
+            .set_body_json(autocalls_success())
+            .set_delay(Duration::from_secs(5)),
+    )
+    .await;
     let answer = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!((answer.status, answer.code()), (504, "PROVIDER_TIMEOUT"));
     assert_eq!(answer.body["error"]["retryable"], true);
@@ -398,10 +399,11 @@ async fn a_secret_without_the_provider_fails_that_provider_only() {
         ..Options::default()
     })
     .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
-        .mount(&t.bitbybit)
-        .await;
+    answer_every_post(
+        &t.bitbybit,
+        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
+    )
+    .await;
     let answer = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!(
         (

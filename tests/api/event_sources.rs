@@ -205,14 +205,12 @@ async fn an_eventbridge_event_is_a_function_error_only_when_its_send_fails() {
         .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
         .mount(&stubs.bitbybit)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(403).set_body_json(
-                json!({"error": {"code": "INSUFFICIENT_SCOPE", "message": "no scope"}}),
-            ),
-        )
-        .mount(&stubs.bitbybit)
-        .await;
+    answer_every_post(
+        &stubs.bitbybit,
+        ResponseTemplate::new(403)
+            .set_body_json(json!({"error": {"code": "INSUFFICIENT_SCOPE", "message": "no scope"}})),
+    )
+    .await;
     let function = stubs.function(&[]).await;
     let ok = function
         .invoke(fixture("eventbridge.json"), Duration::from_secs(10))
@@ -319,10 +317,11 @@ async fn an_unknown_event_shape_is_a_function_error_naming_the_problem() {
 #[tokio::test]
 async fn the_batch_route_answers_a_hundred_results_in_order() {
     let t = TestApp::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
-        .mount(&t.autocalls)
-        .await;
+    answer_every_post(
+        &t.autocalls,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
     let messages: Vec<Value> = (0..100)
         .map(|i| {
             let to = if i == 42 { "+1 415 555" } else { PHONE_US };

@@ -6,8 +6,7 @@ use crate::support::function::Launch;
 use crate::support::*;
 use serde_json::json;
 use std::time::Duration;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 async fn accepts(server: &MockServer) {
     answer_every_post(
@@ -21,14 +20,13 @@ async fn accepts(server: &MockServer) {
 async fn a_provider_hanging_past_the_deadline_gets_provider_timeout_before_the_deadline() {
     setup();
     let autocalls = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(autocalls_success())
-                .set_delay(Duration::from_secs(30)),
-        )
-        .mount(&autocalls)
-        .await;
+    answer_every_post(
+        &autocalls,
+        ResponseTemplate::new(200)
+            .set_body_json(autocalls_success())
+            .set_delay(Duration::from_secs(30)),
+    )
+    .await;
     let function = Launch::new()
         .var("AUTOCALLS_BASE_URL", autocalls.uri())
         .var("PROVIDER_TIMEOUT_MS", "10000")
@@ -79,10 +77,7 @@ async fn a_refused_connection_is_retried_but_a_500_is_not_resent() {
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 
     server.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
+    answer_every_post(&server, ResponseTemplate::new(500)).await;
     let answer = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!(answer.code(), "PROVIDER_UNAVAILABLE");
     assert_eq!(
@@ -175,12 +170,11 @@ async fn broken_provider_answers_map_to_the_contract() {
         (503, "<html>Service Unavailable</html>", "text/html"),
     ] {
         t.autocalls.reset().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(status).set_body_raw(body.to_string(), content_type),
-            )
-            .mount(&t.autocalls)
-            .await;
+        answer_every_post(
+            &t.autocalls,
+            ResponseTemplate::new(status).set_body_raw(body.to_string(), content_type),
+        )
+        .await;
         let answer = t.post("/v1/messages", &autocalls_request()).await;
         assert_eq!(
             (answer.status, answer.code()),

@@ -9,10 +9,11 @@ use wiremock::{Mock, ResponseTemplate};
 #[tokio::test]
 async fn each_request_logs_one_line_with_the_contract_fields_and_a_masked_phone() {
     let t = TestApp::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
-        .mount(&t.autocalls)
-        .await;
+    answer_every_post(
+        &t.autocalls,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
     let mut request = autocalls_request();
     request["client_reference"] = json!("log-check-7731");
     let answer = t
@@ -54,10 +55,7 @@ async fn each_request_logs_one_line_with_the_contract_fields_and_a_masked_phone(
 #[tokio::test]
 async fn failures_are_counted_by_provider_and_code() {
     let t = TestApp::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(402).set_body_json(json!({"success": false, "error": "Insufficient balance.", "error_code": "INSUFFICIENT_BALANCE"})))
-        .mount(&t.autocalls)
-        .await;
+    answer_every_post(&t.autocalls, ResponseTemplate::new(402).set_body_json(json!({"success": false, "error": "Insufficient balance.", "error_code": "INSUFFICIENT_BALANCE"}))).await;
     assert_eq!(
         t.post("/v1/messages", &autocalls_request()).await.status,
         402
@@ -78,14 +76,12 @@ async fn failures_are_counted_by_provider_and_code() {
 #[tokio::test]
 async fn no_line_written_during_the_run_holds_a_key_a_variable_value_or_a_full_phone() {
     let t = TestApp::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(
-                json!({"message": format!("bad key {AUTOCALLS_KEY} for +14155551234")}),
-            ),
-        )
-        .mount(&t.autocalls)
-        .await;
+    answer_every_post(
+        &t.autocalls,
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"message": format!("bad key {AUTOCALLS_KEY} for +14155551234")})),
+    )
+    .await;
     let answer = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!(answer.code(), "PROVIDER_AUTH_FAILED");
     let mut dry = bitbybit_request();
@@ -129,11 +125,8 @@ async fn at_trace_no_phone_variable_key_or_jwt_is_printed() {
         .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
         .mount(&autocalls)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"success": false,
-            "error": format!("{SECRET_VARIABLE} for +1 415 555 1234"), "error_code": "TEMPLATE_MISMATCH"})))
-        .mount(&autocalls)
-        .await;
+    answer_every_post(&autocalls, ResponseTemplate::new(422).set_body_json(json!({"success": false,
+            "error": format!("{SECRET_VARIABLE} for +1 415 555 1234"), "error_code": "TEMPLATE_MISMATCH"}))).await;
     let function = Launch::with_secret_in(&aws)
         .await
         .0
@@ -192,14 +185,16 @@ async fn health_every_http_request_sqs_record_and_eventbridge_event_has_one_requ
         .respond_with(ResponseTemplate::new(500))
         .mount(&autocalls)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
-        .mount(&autocalls)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
-        .mount(&bitbybit)
-        .await;
+    answer_every_post(
+        &autocalls,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    answer_every_post(
+        &bitbybit,
+        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
+    )
+    .await;
     let function = Launch::new()
         .var("BITBYBIT_BASE_URL", bitbybit.uri())
         .var("AUTOCALLS_BASE_URL", autocalls.uri())
@@ -285,10 +280,11 @@ async fn every_line_of_a_request_carries_the_callers_request_id_warnings_include
         .up_to_n_times(1)
         .mount(&bitbybit)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
-        .mount(&bitbybit)
-        .await;
+    answer_every_post(
+        &bitbybit,
+        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
+    )
+    .await;
     let function = Launch::new()
         .var("BITBYBIT_BASE_URL", bitbybit.uri())
         .start()

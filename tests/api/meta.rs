@@ -288,12 +288,9 @@ async fn error_190_with_a_rotated_token_refetches_once_and_retries_once() {
         .mount(&t.meta)
         .await;
     // Graph answers an expired token with HTTP 400 and code 190: the code decides.
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+    answer_every_post(&t.meta, ResponseTemplate::new(400).set_body_json(json!({"error": {
             "message": "Error validating access token: Session has expired", "type": "OAuthException",
-            "code": 190, "error_subcode": 463, "fbtrace_id": "Az8or2"}})))
-        .mount(&t.meta)
-        .await;
+            "code": 190, "error_subcode": 463, "fbtrace_id": "Az8or2"}}))).await;
     // The cached token is refused and the secret has not changed: one refetch, no resend.
     let first = t.post("/v1/messages", &meta_request()).await;
     assert_eq!((first.status, first.code()), (502, "PROVIDER_AUTH_FAILED"));

@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use wa_dispatch::error::{ApiError, Code};
 use wa_dispatch::request::SendRequest;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 fn spec() -> Value {
     let text = std::fs::read_to_string(format!("{}/docs/openapi.yaml", env!("CARGO_MANIFEST_DIR")))
@@ -489,16 +488,14 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
         let response = ResponseTemplate::new(status)
             .set_body_json(body)
             .insert_header("retry-after", "30");
-        Mock::given(method("POST"))
-            .respond_with(response)
-            .mount(server)
-            .await;
+        answer_every_post(server, response).await;
     }
     if scenario.setup == Setup::Hang {
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
-            .mount(&t.bitbybit)
-            .await;
+        answer_every_post(
+            &t.bitbybit,
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+        )
+        .await;
     }
     if scenario.setup == Setup::SecretsDown {
         t.aws.set_mode(Mode::Refuse);

@@ -9,10 +9,11 @@ use wiremock::matchers::{header, method};
 use wiremock::{Mock, ResponseTemplate};
 
 async fn autocalls_accepts(t: &TestApp) {
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
-        .mount(&t.autocalls)
-        .await;
+    answer_every_post(
+        &t.autocalls,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -51,12 +52,11 @@ async fn a_rotated_key_is_picked_up_after_a_provider_401_with_one_retry() {
         .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
         .mount(&t.autocalls)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})),
-        )
-        .mount(&t.autocalls)
-        .await;
+    answer_every_post(
+        &t.autocalls,
+        ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})),
+    )
+    .await;
     // The first send caches the old key, which the provider refuses: no key change, no retry.
     let first = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!((first.status, first.code()), (502, "PROVIDER_AUTH_FAILED"));
