@@ -4,7 +4,6 @@
 
 use super::{finish, FunctionError};
 use crate::app::App;
-use crate::outcome::Outcome;
 use crate::providers;
 use crate::service::Invocation;
 use crate::telemetry::Report;
@@ -105,7 +104,14 @@ async fn send_record(app: &App, record: &SqsMessage, invocation: &Invocation) ->
     let outcome = app
         .send(body, record.message_id.as_deref(), invocation)
         .await;
-    log_record(app, invocation, record, &outcome, started);
+    finish(
+        app,
+        "sqs",
+        &invocation.request_id,
+        record.message_id.as_deref(),
+        &outcome,
+        started,
+    );
     outcome.http_status() == 200
 }
 
@@ -141,20 +147,3 @@ fn log_held_back(invocation: &Invocation, record: &SqsMessage) {
 
 /// The outcome word of a FIFO record held back after an earlier record of its group failed.
 pub const HELD_BACK: &str = "held_back";
-
-fn log_record(
-    app: &App,
-    invocation: &Invocation,
-    record: &SqsMessage,
-    outcome: &Outcome,
-    started: Instant,
-) {
-    finish(
-        app,
-        "sqs",
-        &invocation.request_id,
-        record.message_id.as_deref(),
-        outcome,
-        started,
-    );
-}
