@@ -5,6 +5,7 @@
 #
 #   bash bench/run.sh              # cold starts: 20 of each; warm sends: 1,000 of each kind
 #   RUNS=50 SENDS=5000 bash bench/run.sh
+#   REDACT_RUNS=15 bash bench/run.sh   # runs of the redaction benchmark (default 7)
 #   BENCH_ARM64=1 bash bench/run.sh  # also builds the arm64 Lambda artifact first (slow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,6 @@ echo "wa-dispatch $(git describe --always --dirty 2>/dev/null || echo '?'), $(da
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') ($(nproc) cores), $(uname -sr)"
 echo
 target/release/examples/bench --runs "${RUNS:-20}" --sends "${SENDS:-1000}"
+echo
+# Redaction of a provider's text at its largest (1 MiB against 100 values of 1 KiB).
+cargo run --quiet --locked --release --example redact -- --runs "${REDACT_RUNS:-7}"

@@ -1,20 +1,49 @@
 //! Text from a provider's answer, made safe before it reaches an answer, a log line or the
-//! idempotency record (contract section 10): the key and the request's own values are cut
-//! out wherever the provider echoed them, any phone number is masked whatever its spacing,
+//! idempotency record (docs/guarantees.md, "Privacy"): the key and the request's own values are cut
+//! out wherever the provider echoed them, in whatever case, spacing or compatibility form
+//! (full-width, ligatures), any phone number is masked whatever its digits and separators,
 //! control characters go, and the length is bounded.
+//!
+//! Every secret is searched at once (Aho-Corasick), and only in as much of the text as the
+//! bound can show, so the cost follows the text, not the text times the secrets: an answer
+//! of 1 MiB against a hundred values of 1 KiB takes milliseconds (`bench/redact.rs`).
 
-/// Characters a provider may put between the digits of a phone number it echoes.
-const SEPARATORS: &[char] = &[' ', '-', '.', '(', ')', '/', '\u{a0}'];
+mod normalize;
+#[cfg(test)]
+mod tests;
+
+use aho_corasick::{AhoCorasick, BuildError, MatchKind};
+use normalize::{fold, fold_text, is_invisible, is_separator, push_digits, starts_sequence};
+use std::sync::OnceLock;
+
+/// What a secret becomes.
+const CUT: &str = "***";
 /// A run of this many digits (separators aside) is masked as a phone number would be.
 const PHONE_DIGITS: usize = 6;
 /// Shorter values are not searched for: they would cut ordinary words out of a message.
 const MIN_SECRET_CHARS: usize = 2;
+/// How many times a cleaned text is searched again before it is given up as `***`.
+const MAX_ROUNDS: usize = 8;
 
 /// What a provider's answer must never repeat: the key and the request's personal values.
 #[derive(Default)]
 pub struct Redact<'a> {
     key: Option<&'a str>,
     values: Vec<&'a str>,
+    // Built on first use: most answers are successes, whose identifiers only need the key.
+    every: OnceLock<Built>,
+    key_only: OnceLock<Built>,
+}
+
+/// The secrets' automaton; `None` when there is nothing to search for.
+type Built = Result<Option<Needles>, BuildError>;
+
+/// The secrets in their folded form, searched all at once, leftmost-longest, so that a
+/// value holding another is cut out whole.
+struct Needles {
+    automaton: AhoCorasick,
+    /// The longest secret, in folded characters: how far past the bound a cut can reach.
+    longest: usize,
 }
 
 impl<'a> Redact<'a> {
@@ -26,138 +55,217 @@ impl<'a> Redact<'a> {
     /// `key` is the credential sent; `values` the request's variable values and other
     /// personal fields.
     pub fn new(key: &'a str, values: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut values: Vec<&str> = values
-            .into_iter()
-            .filter(|s| s.chars().count() >= MIN_SECRET_CHARS)
-            .collect();
-        // The longest first, so that a value holding another is cut out whole.
-        values.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Redact {
-            key: Some(key).filter(|k| !k.is_empty()),
-            values,
+            key: Some(key),
+            values: values.into_iter().collect(),
+            ..Redact::default()
         }
     }
 
     /// A provider's message: `raw` with the key and every value replaced by `***`, every
     /// phone-like run of digits masked to its last four digits, control characters as
-    /// spaces, and at most `max_chars` long. Secrets are cut before the text is bounded,
-    /// so no prefix of one can survive.
+    /// spaces, and at most `max_chars` long. A secret that starts within the bound is cut
+    /// whole, so no prefix of one can survive.
     pub fn text(&self, raw: &str, max_chars: usize) -> String {
-        let mut text = raw.to_string();
-        for secret in self.key.iter().chain(&self.values) {
-            text = replace_ignoring_ascii_case(&text, secret, "***");
-        }
-        mask_digit_runs(&text).chars().take(max_chars).collect()
+        let built = self.every.get_or_init(|| {
+            let values = self
+                .values
+                .iter()
+                .filter_map(|v| needle(v, MIN_SECRET_CHARS));
+            Needles::build(self.key_needle().into_iter().chain(values))
+        });
+        clean(raw, max_chars, built, true)
     }
 
     /// A provider's identifier or timestamp: kept as it is (digits included, or a tracking
     /// id would break), bar the key, control characters and the bound.
     pub fn id(&self, raw: &str, max_chars: usize) -> String {
-        let text = match self.key {
-            Some(key) => replace_ignoring_ascii_case(raw, key, "***"),
-            None => raw.to_string(),
-        };
-        text.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(max_chars)
-            .collect()
+        let built = self
+            .key_only
+            .get_or_init(|| Needles::build(self.key_needle().into_iter()));
+        clean(raw, max_chars, built, false)
+    }
+
+    fn key_needle(&self) -> Option<String> {
+        self.key.and_then(|key| needle(key, 1))
     }
 }
 
-fn replace_ignoring_ascii_case(text: &str, needle: &str, with: &str) -> String {
-    let (hay, pat) = (text.as_bytes(), needle.as_bytes());
-    if pat.is_empty() || pat.len() > hay.len() {
-        return text.to_string();
+/// A secret as it is searched: trimmed and folded; `None` if it is too short, or made of
+/// stars only (the mask itself could not hide it).
+fn needle(secret: &str, min_chars: usize) -> Option<String> {
+    let trimmed = secret.trim();
+    if trimmed.chars().count() < min_chars {
+        return None;
     }
-    let mut out = Vec::with_capacity(hay.len());
-    let mut i = 0;
-    while i < hay.len() {
-        if hay[i..].len() >= pat.len() && hay[i..i + pat.len()].eq_ignore_ascii_case(pat) {
-            out.extend_from_slice(with.as_bytes());
-            i += pat.len();
-        } else {
-            out.push(hay[i]);
-            i += 1;
+    let folded = fold_text(trimmed);
+    let folded = folded.trim();
+    let searchable = folded.chars().count() >= min_chars && folded.chars().any(|c| c != '*');
+    searchable.then(|| folded.to_string())
+}
+
+impl Needles {
+    fn build(needles: impl Iterator<Item = String>) -> Built {
+        let needles: Vec<String> = needles.collect();
+        let Some(longest) = needles.iter().map(|n| n.chars().count()).max() else {
+            return Ok(None);
+        };
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&needles)?;
+        Ok(Some(Needles { automaton, longest }))
+    }
+
+    fn finds(&self, text: &str) -> bool {
+        self.automaton.is_match(&fold_text(text))
+    }
+}
+
+/// `raw` cut, masked (`phones`) and bounded, then searched again: a cut joins what was on
+/// either side of a secret, masking writes stars and the bound may split a combining
+/// sequence, any of which can make a new echo (`x***` holds `x*`). Each round removes a
+/// character that is not a star, so it ends; past `MAX_ROUNDS`, the text is given up.
+fn clean(raw: &str, max_chars: usize, built: &Built, phones: bool) -> String {
+    // An automaton too large to build (far beyond any request's values) fails closed.
+    let Ok(needles) = built else {
+        return CUT.to_string();
+    };
+    let mut text = pass(raw, max_chars, needles.as_ref(), phones);
+    let Some(needles) = needles else {
+        return text;
+    };
+    for _ in 0..MAX_ROUNDS {
+        if !needles.finds(&text) {
+            return text;
+        }
+        text = pass(&text, max_chars, Some(needles), phones);
+    }
+    if needles.finds(&text) {
+        CUT.to_string()
+    } else {
+        text
+    }
+}
+
+/// One round: every secret that starts within the first `max_chars` characters replaced
+/// by `***`, what follows them dropped, then phone numbers masked and the bound applied.
+fn pass(raw: &str, max_chars: usize, needles: Option<&Needles>, phones: bool) -> String {
+    let shown = raw
+        .char_indices()
+        .nth(max_chars)
+        .map_or(raw.len(), |(i, _)| i);
+    let mut cut = String::with_capacity(shown + CUT.len());
+    let mut at = 0;
+    if let Some(needles) = needles {
+        let window = reach(raw, shown, needles.longest);
+        let folded = fold(&raw[..window]);
+        for found in needles.automaton.find_iter(&folded.text) {
+            let Some((start, end)) = folded.span(raw, found.start(), found.end()) else {
+                continue;
+            };
+            if start >= shown {
+                break;
+            }
+            // Otherwise this one shares a composed character with the previous cut.
+            if start >= at {
+                cut.push_str(&raw[at..start]);
+                cut.push_str(CUT);
+            }
+            at = at.max(end);
         }
     }
-    // A match starts on the needle's first byte, never a UTF-8 continuation byte, and
-    // ends after its last whole character: the result is still UTF-8.
-    String::from_utf8(out).unwrap_or_default()
+    if at < shown {
+        cut.push_str(&raw[at..shown]);
+        at = shown;
+    }
+    let mut text = if phones {
+        // A number that runs on past the bound is masked whole: masked in part, it would
+        // show digits that are not its last four.
+        if cut.chars().next_back().is_some_and(is_phone_char) {
+            let rest = &raw[at..];
+            let run = rest.find(|c| !is_phone_char(c)).unwrap_or(rest.len());
+            cut.push_str(&rest[..run]);
+        }
+        mask_digit_runs(&cut)
+    } else {
+        cut.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    if let Some((end, _)) = text.char_indices().nth(max_chars) {
+        text.truncate(end);
+    }
+    text
+}
+
+/// How far a secret starting before byte `shown` of `raw` can reach: `longest` characters
+/// past it (invisible ones aside: the folding skips them), then on to where a combining
+/// sequence starts, so that what is searched folds as it would within the whole text.
+fn reach(raw: &str, shown: usize, longest: usize) -> usize {
+    let mut left = longest;
+    for (i, c) in raw[shown..].char_indices() {
+        if left == 0 && starts_sequence(c) {
+            return shown + i;
+        }
+        if !is_invisible(c) {
+            left = left.saturating_sub(1);
+        }
+    }
+    raw.len()
+}
+
+fn is_phone_char(c: char) -> bool {
+    push_digits(c, &mut String::new()) || is_separator(c)
 }
 
 /// `+1 415 555 0100` becomes `+*******0100`: a run of digits, with separators between
-/// them, holding six or more digits keeps only its last four.
+/// them, holding six or more digits keeps only its last four (as ASCII digits). Control
+/// characters become spaces.
 fn mask_digit_runs(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            out.push(if chars[i].is_control() { ' ' } else { chars[i] });
-            i += 1;
+    while let Some(c) = text[i..].chars().next() {
+        // Most of a provider's text is ASCII without digits: copied as a run.
+        let plain = text[i..]
+            .bytes()
+            .take_while(|b| b.is_ascii() && !b.is_ascii_digit())
+            .count();
+        if plain > 0 {
+            let run = &text.as_bytes()[i..i + plain];
+            out.extend(run.iter().map(|&b| match b {
+                b if b.is_ascii_control() => ' ',
+                b => char::from(b),
+            }));
+            i += plain;
             continue;
         }
-        let (mut j, mut end) = (i, i);
         let mut digits = String::new();
-        while j < chars.len() && (chars[j].is_ascii_digit() || SEPARATORS.contains(&chars[j])) {
-            if chars[j].is_ascii_digit() {
-                digits.push(chars[j]);
-                end = j + 1;
-            }
-            j += 1;
+        if !push_digits(c, &mut digits) {
+            out.push(if c.is_control() { ' ' } else { c });
+            i += c.len_utf8();
+            continue;
         }
+        let mut end = i + c.len_utf8();
+        let mut j = end;
+        for next in text[end..].chars() {
+            if push_digits(next, &mut digits) {
+                j += next.len_utf8();
+                end = j;
+            } else if is_separator(next) {
+                j += next.len_utf8();
+            } else {
+                break;
+            }
+        }
+        // `digits` is ASCII: one byte a digit.
         if digits.len() >= PHONE_DIGITS {
             let keep = digits.len() - 4;
-            out.push_str(&"*".repeat(keep));
+            out.extend(std::iter::repeat_n('*', keep));
             out.push_str(&digits[keep..]);
         } else {
-            out.extend(&chars[i..end]);
+            out.push_str(&text[i..end]);
         }
         i = end;
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phone_numbers_are_masked_in_any_spacing() {
-        let none = Redact::none();
-        for (raw, want) in [
-            (
-                "Invalid phone number +14155551234",
-                "Invalid phone number +*******1234",
-            ),
-            ("to +1 415 555 0100 failed", "to +*******0100 failed"),
-            ("(415) 555-0100", "(******0100"),
-            ("0812-3456-0100.", "********0100."),
-            ("order 12345 of 3", "order 12345 of 3"),
-        ] {
-            assert_eq!(none.text(raw, 300), want, "{raw}");
-        }
-    }
-
-    #[test]
-    fn secrets_are_cut_out_before_the_text_is_bounded() {
-        let redact = Redact::new("sk-Secret-Key", ["Ana Lima", "x"]);
-        assert_eq!(
-            redact.text("bad key SK-SECRET-KEY for ana lima (x)", 300),
-            "bad key *** for *** (x)"
-        );
-        let long = format!("{}sk-Secret-Key", "a".repeat(295));
-        assert_eq!(redact.text(&long, 300), format!("{}***", "a".repeat(295)));
-        assert_eq!(redact.text("é sk-secret-key ü\n", 300), "é *** ü ");
-    }
-
-    #[test]
-    fn identifiers_keep_their_digits_but_never_the_key() {
-        let redact = Redact::new("sk-Secret-Key", ["Ana Lima", "12"]);
-        assert_eq!(
-            redact.id("SM12345678\nsk-secret-key", 256),
-            "SM12345678 ***"
-        );
-        assert_eq!(redact.id(&"x".repeat(300), 256).len(), 256);
-    }
 }
