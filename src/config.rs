@@ -1,9 +1,9 @@
-//! Configuration from the environment (contract section 8), read and checked once at
+//! Configuration from the environment (docs/configuration.md), read and checked once at
 //! start. A value that cannot be used stops the function with a message naming it.
 
+use crate::infra::secrets::SecretRef;
+pub use crate::infra::telemetry::LogFormat;
 use crate::providers::{Settings, REGISTRY};
-use crate::secrets::SecretRef;
-pub use crate::telemetry::LogFormat;
 use reqwest::Url;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +14,16 @@ use std::time::Duration;
 pub struct ConfigError {
     pub variable: &'static str,
     pub problem: String,
+}
+
+/// What a failed direct invocation is to Lambda (docs/configuration.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectFailures {
+    /// The error document with its `http_status`: a success to Lambda.
+    Answer,
+    /// A function error whose `errorType` is the code, so that asynchronous invocations are
+    /// retried and reach their on-failure destination.
+    Error,
 }
 
 #[derive(Clone, Debug)]
@@ -32,7 +42,19 @@ pub struct Config {
     pub max_concurrency: usize,
     pub idempotency_table: Option<String>,
     pub idempotency_ttl: Duration,
+    /// How long a record that may have been sent is kept (`IDEMPOTENCY_UNKNOWN_TTL_SECONDS`).
+    pub idempotency_unknown_ttl: Duration,
+    /// Where the idempotency fingerprint's key lives: `FINGERPRINT_SECRET_ID`, else the
+    /// combined provider secret (its `"wa-dispatch"` entry).
+    pub fingerprint_secret: Option<SecretRef>,
+    /// The least time a provider attempt starts with (`MIN_ATTEMPT_MS`, at most
+    /// `PROVIDER_TIMEOUT_MS`).
+    pub min_attempt: Duration,
+    /// `DIRECT_FAILURES`: whether a failed direct invocation is an answer or a function error.
+    pub direct_failures: DirectFailures,
     pub log_format: LogFormat,
+    /// `BASE_PATH`: the one path segment a custom domain's API mapping leaves before `/v1`.
+    pub base_path: Option<String>,
     /// An endpoint for every AWS client, for tests that run several fake AWS endpoints in
     /// one process. Deployed functions leave it unset: the SDK reads `AWS_ENDPOINT_URL`.
     pub aws_endpoint_url: Option<String>,
@@ -98,6 +120,22 @@ impl Config {
                 secret_refs.insert(name, secret);
             }
         }
+        let fingerprint_secret = match (
+            var("FINGERPRINT_SECRET_ID"),
+            &secrets_file,
+            var("PROVIDER_SECRET_ID"),
+        ) {
+            (Some(id), None, _) => Some(SecretRef {
+                id,
+                combined: false,
+            }),
+            (_, Some(file), _) => Some(SecretRef {
+                id: file.display().to_string(),
+                combined: true,
+            }),
+            (None, None, Some(id)) => Some(SecretRef { id, combined: true }),
+            (None, None, None) => None,
+        };
         if secret_refs.is_empty() {
             return Err(ConfigError {
                 variable: "PROVIDER_SECRET_ID",
@@ -124,6 +162,8 @@ impl Config {
                     })?,
             ),
         };
+        let provider_timeout =
+            Duration::from_millis(number(&var, "PROVIDER_TIMEOUT_MS", 10_000, 100, 900_000)?);
         Ok(Config {
             secrets_file,
             secret_refs,
@@ -143,13 +183,9 @@ impl Config {
             )?),
             default_provider,
             providers,
-            provider_timeout: Duration::from_millis(number(
-                &var,
-                "PROVIDER_TIMEOUT_MS",
-                10_000,
-                100,
-                900_000,
-            )?),
+            provider_timeout,
+            min_attempt: Duration::from_millis(number(&var, "MIN_ATTEMPT_MS", 2_000, 0, 900_000)?)
+                .min(provider_timeout),
             // By default each invocation in flight may have a send in flight.
             max_concurrency: number(
                 &var,
@@ -166,6 +202,24 @@ impl Config {
                 60,
                 31_536_000,
             )?),
+            idempotency_unknown_ttl: Duration::from_secs(number(
+                &var,
+                "IDEMPOTENCY_UNKNOWN_TTL_SECONDS",
+                1_814_400,
+                60,
+                31_536_000,
+            )?),
+            fingerprint_secret,
+            direct_failures: match var("DIRECT_FAILURES").as_deref() {
+                None | Some("answer") => DirectFailures::Answer,
+                Some("error") => DirectFailures::Error,
+                Some(_) => {
+                    return Err(ConfigError {
+                        variable: "DIRECT_FAILURES",
+                        problem: "must be answer or error".into(),
+                    })
+                }
+            },
             log_format: match var("LOG_FORMAT").as_deref() {
                 None | Some("json") => LogFormat::Json,
                 Some("text") => LogFormat::Text,
@@ -175,6 +229,23 @@ impl Config {
                         problem: "must be json or text".into(),
                     })
                 }
+            },
+            base_path: match var("BASE_PATH") {
+                Some(path) => {
+                    let segment = path.trim_matches('/').to_string();
+                    let valid = !segment.is_empty()
+                        && segment
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c));
+                    if !valid {
+                        return Err(ConfigError {
+                            variable: "BASE_PATH",
+                            problem: "must be one path segment (letters, digits, - _ . ~)".into(),
+                        });
+                    }
+                    Some(segment)
+                }
+                None => None,
             },
             aws_endpoint_url: None,
             pool_idle_timeout: Duration::from_secs(20),
@@ -233,17 +304,30 @@ fn url(
     default: &str,
 ) -> Result<Url, ConfigError> {
     let text = var(name).unwrap_or_else(|| default.to_string());
-    match Url::parse(&text) {
-        Ok(u) if u.query().is_none() && (u.scheme() == "https" || is_loopback_http(&u)) => Ok(u),
-        _ => Err(ConfigError {
-            variable: name,
-            problem: "must be an absolute https URL without a query (http only for a loopback address such as 127.0.0.1)".into(),
-        }),
+    // The problem never quotes the value: a URL's password must not reach a log line.
+    let refused = |problem: &str| ConfigError {
+        variable: name,
+        problem: problem.into(),
+    };
+    let url = Url::parse(&text).map_err(|_| {
+        refused("must be an absolute https URL without a query (http only for a loopback address such as 127.0.0.1)")
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refused(
+            "must not carry a user or a password: the key goes in the secret",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(refused("must not carry a fragment"));
+    }
+    match url.query().is_none() && (url.scheme() == "https" || is_loopback_http(&url)) {
+        true => Ok(url),
+        false => Err(refused("must be an absolute https URL without a query (http only for a loopback address such as 127.0.0.1)")),
     }
 }
 
 /// Plain http carries the key in clear text: only the simulator and tests, on this
-/// machine, may use it (contract section 10).
+/// machine, may use it (docs/guarantees.md, "Privacy").
 fn is_loopback_http(url: &Url) -> bool {
     let host = url.host_str().unwrap_or("");
     let ip = host.trim_start_matches('[').trim_end_matches(']');

@@ -1,11 +1,11 @@
-//! The one error type every entry point answers with, and the contract's code table
+//! The one error type every entry point answers with, and the code table of docs/api.md
 //! (section 4) in one `match`: no handler decides a status code on its own.
 
 use serde_json::{json, Map, Value};
 use std::fmt;
 use std::time::Duration;
 
-/// The contract's error codes, in the order of its table.
+/// The error codes, in the order of docs/api.md's table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Code {
     InvalidRequest,
@@ -35,7 +35,7 @@ pub enum Code {
 }
 
 impl Code {
-    /// Every code, in the contract table's order (`docs/openapi.yaml` is checked against it).
+    /// Every code, in docs/api.md's order (`docs/openapi.yaml` is checked against it).
     pub const ALL: [Code; 24] = [
         Code::InvalidRequest,
         Code::InvalidPhone,
@@ -63,7 +63,7 @@ impl Code {
         Code::Internal,
     ];
 
-    /// HTTP status, `retryable` and the wire name: the contract's table, row by row.
+    /// HTTP status, `retryable` and the wire name: docs/api.md's table, row by row.
     fn row(self) -> (u16, bool, &'static str) {
         use Code::*;
         match self {
@@ -89,7 +89,7 @@ impl Code {
             SecretUnavailable => (503, true, "SECRET_UNAVAILABLE"),
             ConfigurationError => (500, false, "CONFIGURATION_ERROR"),
             IdempotencyConflict => (409, true, "IDEMPOTENCY_CONFLICT"),
-            // Not in the contract's table: DynamoDB could not guard the send, so it was
+            // DynamoDB could not guard the send, so it was
             // refused rather than sent unguarded (docs/errors in the README).
             IdempotencyUnavailable => (503, true, "IDEMPOTENCY_UNAVAILABLE"),
             Internal => (500, false, "INTERNAL"),
@@ -120,6 +120,17 @@ impl fmt::Display for Code {
     }
 }
 
+/// The most of a field's name an error repeats: a caller's unknown field may be megabytes.
+pub const MAX_FIELD_NAME_CHARS: usize = 64;
+
+/// A field's name as an error may repeat it: cut to `MAX_FIELD_NAME_CHARS`, one line.
+pub fn field_name(name: &str) -> String {
+    name.chars()
+        .take(MAX_FIELD_NAME_CHARS)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// A failure as the caller sees it. The message is safe to show: it never holds a key,
 /// a variable value or a full phone number.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -142,7 +153,7 @@ pub struct ApiError {
     pub provider_details: Option<Box<Map<String, Value>>>,
     /// The request may have reached the provider (a timeout or reset after it was written,
     /// an undocumented 5xx, an answer we cannot read): under an idempotency key this
-    /// becomes `DELIVERY_UNKNOWN`, final for the key (contract section 7).
+    /// becomes `DELIVERY_UNKNOWN`, final for the key (docs/guarantees.md).
     pub maybe_sent: bool,
 }
 
@@ -254,7 +265,7 @@ impl ApiError {
         Some((api_error, text("request_id")?))
     }
 
-    /// The contract's error document.
+    /// The error document (docs/api.md, "Errors").
     pub fn to_document(&self, request_id: &str) -> Value {
         let mut document = json!({ "error": {
             "code": self.code.as_str(),

@@ -14,13 +14,13 @@ async fn main() -> Result<(), Error> {
             std::process::exit(2);
         }
     };
-    if let Err(error) = wa_dispatch::telemetry::init(config.log_format) {
+    if let Err(error) = wa_dispatch::infra::telemetry::init(config.log_format) {
         eprintln!("{error}");
         std::process::exit(2);
     }
     if config.preload_phone_metadata {
         let started = std::time::Instant::now();
-        wa_dispatch::phone::preload();
+        wa_dispatch::domain::phone::preload();
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "phone metadata loaded during init"

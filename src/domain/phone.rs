@@ -1,5 +1,5 @@
 //! Recipient phone numbers, read with libphonenumber's metadata (the `rlibphonenumber`
-//! port, contract section 3). A `Phone` that exists is valid for its country.
+//! port, docs/api.md "Normalization"). A `Phone` that exists is valid for its country.
 
 use rlibphonenumber::{ParseError, PhoneNumberFormat, Region, RegionStr, PHONE_NUMBER_UTIL};
 use std::fmt;
@@ -43,7 +43,7 @@ impl Country {
 }
 
 impl Phone {
-    /// Reads `text` as contract section 3 says: `+` or `00` is international; digits alone
+    /// Reads `text` as docs/api.md ("Normalization") says: `+` or `00` is international; digits alone
     /// are international (country code first) unless `country` says which national plan.
     /// The error says why the number was refused, without repeating it.
     pub fn parse(text: &str, country: Option<Country>) -> Result<Self, String> {

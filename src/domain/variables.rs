@@ -1,4 +1,4 @@
-//! A send request's `variables` (contract section 3): placeholders by position (an array)
+//! A send request's `variables` (docs/api.md, "Normalization"): placeholders by position (an array)
 //! or by name (an object), each a string or a number kept exactly as written. How a
 //! provider wants them (bitbybit positional only, autocalls an object) is the provider's.
 

@@ -1,17 +1,33 @@
-//! Direct invocation (Invoke API, Step Functions): the event is a send request; the
-//! answer is the HTTP route's document plus `http_status`. A refused send is an answer,
-//! not a function error.
+//! Direct invocation (Invoke API, Step Functions, asynchronous invokes): the event is a send
+//! request; the answer is the HTTP route's document plus `http_status`. A function cannot
+//! tell a synchronous invoke from an asynchronous one, and an answer is a success to
+//! Lambda: with `DIRECT_FAILURES=error` a failed send is a function error instead, whose
+//! `errorType` is the code, so that asynchronous retries and on-failure destinations apply
+//! (docs/configuration.md).
 
-use super::finish;
-use super::http::with_status;
+use super::shared::{finish, with_status, FunctionError};
 use crate::app::App;
-use crate::service::Invocation;
+use crate::config::DirectFailures;
+use crate::send::{Context, Invocation};
 use serde_json::Value;
 use std::time::Instant;
 
-pub async fn handle(event: &str, invocation: &Invocation, app: &App) -> Value {
+/// Whose keys direct invocations use: Lambda does not say who invoked.
+const SCOPE: &str = "direct";
+
+pub async fn handle(
+    event: &str,
+    invocation: &Invocation,
+    app: &App,
+) -> Result<Value, FunctionError> {
     let started = Instant::now();
-    let outcome = app.send(event, None, invocation).await;
+    let context = Context {
+        invocation,
+        default_key: None,
+        scope: SCOPE,
+        caller: None,
+    };
+    let outcome = app.sender.send(event, &context).await;
     finish(
         app,
         "direct",
@@ -20,5 +36,11 @@ pub async fn handle(event: &str, invocation: &Invocation, app: &App) -> Value {
         &outcome,
         started,
     );
-    with_status(&outcome)
+    match (&outcome.result, app.config.direct_failures) {
+        (Err(error), DirectFailures::Error) => Err(FunctionError::SendFailed {
+            code: error.code.as_str().to_string(),
+            message: error.message.clone(),
+        }),
+        _ => Ok(with_status(&outcome)),
+    }
 }

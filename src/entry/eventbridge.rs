@@ -1,9 +1,11 @@
 //! EventBridge: `detail` is a send request. Any failure is a function error, so that
-//! Lambda's asynchronous retries and its on-failure destination apply.
+//! Lambda's asynchronous retries and its on-failure destination apply. The event's `id` is
+//! the idempotency key when `detail` has none; keys belong to the event's account and
+//! source.
 
-use super::{finish, FunctionError};
+use super::shared::{finish, FunctionError};
 use crate::app::App;
-use crate::service::Invocation;
+use crate::send::{Context, Invocation};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -30,11 +32,17 @@ pub async fn handle(
     };
     let event: EventBridgeEvent<Value> = serde_json::from_value(event).map_err(malformed)?;
     let detail: DetailText = serde_json::from_str(text).map_err(malformed)?;
-    // The event id is the idempotency key when `detail` has none: a retried delivery of
-    // one event keeps its id.
-    let outcome = app
-        .send(detail.detail.get(), event.id.as_deref(), invocation)
-        .await;
+    let account = event.account.as_deref().unwrap_or("?");
+    let source = event.source.as_str();
+    let caller = format!("{account}/{source}");
+    let scope = format!("eventbridge:{account}:{source}");
+    let context = Context {
+        invocation,
+        default_key: event.id.as_deref(),
+        scope: &scope,
+        caller: Some(&caller),
+    };
+    let outcome = app.sender.send(detail.detail.get(), &context).await;
     finish(
         app,
         "eventbridge",

@@ -9,9 +9,10 @@
 //! Anything else (not an object, `Records` of another service) is a function error that
 //! says what was seen.
 
-use super::{direct, eventbridge, sqs, FunctionError};
+use super::shared::FunctionError;
+use super::{direct, eventbridge, sqs};
 use crate::app::App;
-use crate::service::Invocation;
+use crate::send::Invocation;
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -33,13 +34,14 @@ pub async fn handle(
         source_name: "Lambda",
         reason: e.to_string(),
     })?;
-    let span = crate::telemetry::request_span(&invocation.request_id, &invocation.request_id);
+    let span =
+        crate::infra::telemetry::request_span(&invocation.request_id, &invocation.request_id);
     match detect(&event)? {
         Shape::Sqs => Box::pin(sqs::handle(event, invocation, app).instrument(span)).await,
         Shape::EventBridge => {
             Box::pin(eventbridge::handle(event, text, invocation, app).instrument(span)).await
         }
-        Shape::Direct => Ok(Box::pin(direct::handle(text, invocation, app).instrument(span)).await),
+        Shape::Direct => Box::pin(direct::handle(text, invocation, app).instrument(span)).await,
     }
 }
 

@@ -4,49 +4,23 @@
 //! its JSON as the body, and its answer's JSON is the invocation's result. Each entry
 //! point only decodes, calls the send service and renders its outcome.
 
-mod batch;
 mod direct;
 mod eventbridge;
 mod events;
 pub mod http;
+mod shared;
 mod sqs;
 
+pub use shared::FunctionError;
+use shared::UNDECODABLE_BODY;
+
 use crate::app::App;
-use crate::outcome::Outcome;
-use crate::service::Invocation;
-use lambda_http::lambda_runtime::{Context, Diagnostic, LambdaEvent, Service};
+use crate::send::Invocation;
+use lambda_http::lambda_runtime::{Context, LambdaEvent, Service};
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, Body, Request, RequestExt, Response};
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// A failure the whole invocation reports to Lambda (a function error).
-#[derive(Debug, thiserror::Error)]
-pub enum FunctionError {
-    #[error("unrecognised event: {0}")]
-    UnknownShape(String),
-    #[error("malformed {source_name} event: {reason}")]
-    Malformed {
-        source_name: &'static str,
-        reason: String,
-    },
-    #[error("send failed: {code}: {message}")]
-    SendFailed { code: String, message: String },
-}
-
-impl From<FunctionError> for Diagnostic {
-    fn from(error: FunctionError) -> Self {
-        let error_type = match &error {
-            FunctionError::UnknownShape(_) => "UnknownEventShape".to_string(),
-            FunctionError::Malformed { .. } => "MalformedEvent".to_string(),
-            FunctionError::SendFailed { code, .. } => code.clone(),
-        };
-        Diagnostic {
-            error_type,
-            error_message: error.to_string(),
-        }
-    }
-}
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Answers one request `lambda_http` made of an event: an HTTP route, or the pass-through
 /// `/events` of any other event.
@@ -96,15 +70,12 @@ pub async fn invoke(
 /// Sits between the runtime and `lambda_http`'s adapter (which is all that
 /// `lambda_http::run_concurrent` puts there), for the HTTP events the adapter cannot
 /// convert. A body marked base64 that is not base64 is passed on empty and marked, so that
-/// the route answers the contract's 400; any other event the adapter panics on is a
+/// the route answers its 400; any other event the adapter panics on is a
 /// function error that says so, not a panic.
 #[derive(Clone)]
 pub struct Guard<S> {
     inner: S,
 }
-
-/// The mark of a body that was marked base64 but was not (see `Guard`).
-const UNDECODABLE_BODY: &str = "x-wa-dispatch-undecodable-body";
 
 impl<S> Guard<S> {
     pub fn new(inner: S) -> Self {
@@ -178,23 +149,4 @@ fn time_left(context: &Context) -> Duration {
         .deadline()
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO)
-}
-
-/// Writes the request's log line and metrics.
-fn finish(
-    app: &App,
-    source: &str,
-    request_id: &str,
-    message_id: Option<&str>,
-    outcome: &Outcome,
-    started: Instant,
-) {
-    crate::telemetry::log_request(
-        source,
-        request_id,
-        message_id,
-        &outcome.report,
-        started.elapsed(),
-    );
-    app.metrics.record(request_id, &outcome.report);
 }

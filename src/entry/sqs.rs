@@ -1,12 +1,14 @@
-//! SQS batches (contract section 5): every record's body is a send request; records go
-//! concurrently (one after another within a FIFO message group); every record not sent
-//! is named in `batchItemFailures` so that SQS retries it and, in the end, dead-letters it.
+//! SQS batches (docs/api.md, "Event sources"): every record's body is a send request;
+//! records go concurrently (one after another within a FIFO message group), each on its
+//! own (a panic in one is its own failure); every record not sent is named in
+//! `batchItemFailures` so that SQS retries it and, in the end, dead-letters it. A record's
+//! `messageId` is its key when its body has none, and keys belong to the queue.
 
-use super::{finish, FunctionError};
+use super::shared::{finish, isolated, FunctionError};
 use crate::app::App;
+use crate::infra::telemetry::Report;
 use crate::providers;
-use crate::service::Invocation;
-use crate::telemetry::Report;
+use crate::send::{Context, Invocation};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -101,9 +103,15 @@ async fn send_group(
 async fn send_record(app: &App, record: &SqsMessage, invocation: &Invocation) -> bool {
     let started = Instant::now();
     let body = record.body.as_deref().unwrap_or("");
-    let outcome = app
-        .send(body, record.message_id.as_deref(), invocation)
-        .await;
+    let queue = record.event_source_arn.as_deref().unwrap_or("?");
+    let scope = format!("sqs:{queue}");
+    let context = Context {
+        invocation,
+        default_key: record.message_id.as_deref(),
+        scope: &scope,
+        caller: Some(queue),
+    };
+    let outcome = isolated(app.sender.send(body, &context), &invocation.request_id).await;
     finish(
         app,
         "sqs",
@@ -129,14 +137,15 @@ fn log_held_back(invocation: &Invocation, record: &SqsMessage) {
             .and_then(Value::as_str)
     };
     let report = Report {
+        caller: record.event_source_arn.clone(),
         provider: field("provider")
             .and_then(providers::find)
             .map(|p| p.name().to_string()),
         outcome: HELD_BACK.into(),
-        client_reference: field("client_reference").map(|r| crate::telemetry::clean(r, 256)),
+        client_reference: field("client_reference").map(|r| crate::infra::telemetry::clean(r, 256)),
         ..Report::default()
     };
-    crate::telemetry::log_request(
+    crate::infra::telemetry::log_request(
         "sqs",
         &invocation.request_id,
         record.message_id.as_deref(),

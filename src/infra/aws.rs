@@ -1,16 +1,43 @@
-//! The AWS SDK configuration shared by the Secrets Manager and DynamoDB clients: loaded on
-//! first use, with timeouts short enough that an unreachable or hanging endpoint answers
-//! within `OPERATION` (two attempts), far inside any Lambda timeout.
+//! The one AWS SDK configuration every client shares (Secrets Manager, DynamoDB,
+//! EventBridge): loaded on first use, with timeouts short enough that an unreachable or
+//! hanging endpoint answers within `OPERATION` (two attempts), far inside any Lambda
+//! timeout; and the one description of an SDK failure that logs and errors use.
 
+// One SDK error type serves every service's client (the crates re-export the same one).
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 const CONNECT: Duration = Duration::from_millis(1000);
 const ATTEMPT: Duration = Duration::from_millis(1200);
 const OPERATION: Duration = Duration::from_millis(2500);
 
-/// The SDK's own environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...) with our timeouts;
-/// `endpoint_url` overrides the endpoint (tests running several fake AWS endpoints).
-pub async fn sdk_config(endpoint_url: Option<String>) -> aws_config::SdkConfig {
+/// The SDK configuration, loaded once for every client of the instance.
+pub struct Aws {
+    endpoint_url: Option<String>,
+    config: OnceCell<aws_config::SdkConfig>,
+}
+
+impl Aws {
+    /// `endpoint_url` overrides the endpoint (tests running several fake AWS endpoints);
+    /// deployed functions leave it unset and the SDK reads `AWS_ENDPOINT_URL` and friends.
+    pub fn new(endpoint_url: Option<String>) -> Self {
+        Aws {
+            endpoint_url,
+            config: OnceCell::new(),
+        }
+    }
+
+    /// The SDK's own environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...) with our timeouts;
+    /// reading it makes no network call.
+    pub async fn config(&self) -> &aws_config::SdkConfig {
+        self.config
+            .get_or_init(|| load(self.endpoint_url.clone()))
+            .await
+    }
+}
+
+async fn load(endpoint_url: Option<String>) -> aws_config::SdkConfig {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(CONNECT)
         .read_timeout(ATTEMPT)
@@ -24,4 +51,15 @@ pub async fn sdk_config(endpoint_url: Option<String>) -> aws_config::SdkConfig {
         loader = loader.endpoint_url(url);
     }
     loader.load().await
+}
+
+/// What went wrong with an AWS call, in words safe for a log line and an error message:
+/// the service's error code, never its message (which may quote what was sent).
+pub fn describe<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> String {
+    match error {
+        SdkError::TimeoutError(_) => "timed out".to_string(),
+        SdkError::DispatchFailure(_) => "could not be reached".to_string(),
+        SdkError::ServiceError(_) => format!("answered {}", error.code().unwrap_or("an error")),
+        _ => "gave an unreadable answer".to_string(),
+    }
 }

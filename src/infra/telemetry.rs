@@ -1,4 +1,4 @@
-//! Logs and metrics (contract section 10): one JSON line per request, strings cleaned
+//! Logs and metrics (docs/guarantees.md, "Privacy"): one JSON line per request, strings cleaned
 //! against log injection, phones masked, and CloudWatch Embedded Metric Format lines.
 
 use serde_json::json;
@@ -30,6 +30,44 @@ pub struct Report {
     /// Dry runs, replays and held-back records send nothing: they count in neither `Sent`
     /// nor `Failed`.
     pub unmetered: bool,
+    /// Who asked (an IAM principal, a JWT subject, a queue, an event's account and source).
+    pub caller: Option<String>,
+    /// The send became `DELIVERY_UNKNOWN` in this call: counted as `DeliveryUnknown` too.
+    pub delivery_unknown: bool,
+}
+
+impl Report {
+    /// The report of a send request given as text, before it is parsed: its
+    /// `client_reference` when it has one (cleaned), and who asked.
+    pub fn for_text(text: &str, caller: Option<&str>) -> Report {
+        #[derive(serde::Deserialize)]
+        struct Reference<'a> {
+            #[serde(borrow)]
+            client_reference: Option<std::borrow::Cow<'a, str>>,
+        }
+        let reference = serde_json::from_str::<Reference>(text)
+            .ok()
+            .and_then(|r| r.client_reference)
+            .map(|r| clean(&r, 256));
+        Report {
+            client_reference: reference,
+            caller: caller.map(|c| clean(c, 256)),
+            ..Report::default()
+        }
+    }
+}
+
+/// An error and its causes, one after the other, bounded: for the log line only (the
+/// caller gets the safe message).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    clean(&text, 500)
 }
 
 /// Installs the global subscriber: `RUST_LOG` (default `info`), `LOG_FORMAT` json or text.
@@ -74,7 +112,7 @@ pub fn never_verbose_elsewhere(event: &tracing::Metadata<'_>) -> bool {
 
 /// The span every line of one request is written in, warnings included: Lambda's id as
 /// `requestId` (as the runtime's own span names it) and the request's own id as
-/// `request_id` (the caller's `X-Request-Id`, else Lambda's; contract section 1).
+/// `request_id` (the caller's `X-Request-Id`, else Lambda's; docs/api.md).
 pub fn request_span(lambda_request_id: &str, request_id: &str) -> tracing::Span {
     tracing::info_span!(
         "request",
@@ -137,6 +175,10 @@ impl MetricsSink {
             line["Failed"] = json!(1);
             line["code"] = json!(report.outcome);
         }
+        if report.delivery_unknown {
+            metrics.push(json!({"Name": "DeliveryUnknown", "Unit": "Count"}));
+            line["DeliveryUnknown"] = json!(1);
+        }
         if let Some(latency) = report.provider_latency {
             metrics.push(json!({"Name": "ProviderLatency", "Unit": "Milliseconds"}));
             line["ProviderLatency"] = json!(latency.as_millis() as u64);
@@ -169,6 +211,7 @@ pub fn log_request(
         client_reference = report.client_reference.as_deref(),
         provider_details = report.provider_details.as_deref(),
         to = report.to_masked.as_deref(),
+        caller = report.caller.as_deref(),
         "request finished"
     );
 }

@@ -5,7 +5,7 @@ use super::{RawAnswer, Redact};
 use crate::error::{ApiError, Code};
 use serde_json::Value;
 
-/// Bounds for strings taken from a provider's answer (contract section 10).
+/// Bounds for strings taken from a provider's answer (docs/guarantees.md, "Privacy").
 pub const MAX_MESSAGE_CHARS: usize = 300;
 pub const MAX_CODE_CHARS: usize = 64;
 pub const MAX_ID_CHARS: usize = 256;

@@ -1,15 +1,15 @@
 //! autocalls: `POST {base}/api/user/whatsapp/send` with `Authorization: Bearer`, as
-//! `shared/providers/autocalls-send-template.md` says (5 requests/s per user). Its templates
+//! docs/providers.md ("autocalls") says (5 requests/s per user). Its templates
 //! have ids, its variables are an object, it takes the recipient's name, and each send
 //! names a sender (the request's, else the secret's `sender_id`).
 
-use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_CODE_CHARS, MAX_ID_CHARS};
+use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_ID_CHARS};
 use super::{
     endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
     Redact, Settings,
 };
 use crate::error::{ApiError, Code};
-use crate::secrets::Secret;
+use crate::infra::secrets::Secret;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -54,7 +54,7 @@ const TABLE: &[Row] = &[
         code: Code::InvalidPhone,
     },
     // TEMPLATE_NOT_SYNCED, NO_ASSISTANT_CONFIGURED, MESSAGING_LIMIT_UNAVAILABLE,
-    // VOICE_CALL_LIMIT_NOT_MET, TWILIO_ERROR_{code}, UNKNOWN_ERROR: refusals the contract
+    // VOICE_CALL_LIMIT_NOT_MET, TWILIO_ERROR_{code}, UNKNOWN_ERROR: refusals we
     // has no code of its own for; `provider_code` keeps theirs.
     Row {
         status: 422,
@@ -83,11 +83,16 @@ const TABLE: &[Row] = &[
     },
 ];
 
+/// The statuses of a message autocalls accepted, as its send answer gives them.
+const FIRST_STATUSES: &[&str] = &["queued", "accepted", "sending", "sent"];
+/// Status words that say the message failed: never a success, `success: true` or not.
+const FAILED_STATUSES: &[&str] = &["failed", "undelivered", "canceled"];
+
 pub struct Autocalls;
 
 /// An autocalls send: its wire body, but for the sender, which may come from the secret.
 #[derive(Serialize)]
-struct Send {
+struct AutocallsMessage {
     sender_id: Option<u64>,
     template_id: u64,
     recipient_phone: String,
@@ -130,7 +135,7 @@ impl Provider for Autocalls {
             ));
         }
         let sender_id = sender(input.block)?;
-        Ok(Box::new(Send {
+        Ok(Box::new(AutocallsMessage {
             sender_id,
             template_id: template_id(input.template)?,
             recipient_phone: input.to.e164().to_string(),
@@ -143,12 +148,28 @@ impl Provider for Autocalls {
     fn interpret(&self, answer: &RawAnswer, redact: &Redact) -> Result<Accepted, ApiError> {
         let json = json_body(answer);
         let field = |name: &str| json.as_ref().and_then(|j| j.get(name));
+        // A documented answer whose own status word says the message failed is a refusal,
+        // whatever `success` says (docs/providers.md, "autocalls").
+        let word = field("status")
+            .and_then(Value::as_str)
+            .map(str::to_lowercase);
+        if let Some(failed) = word.as_deref().filter(|w| FAILED_STATUSES.contains(w)) {
+            let mut refused = ApiError::new(
+                Code::ProviderRejected,
+                format!("autocalls reported the message as {failed}"),
+            )
+            .with_provider(NAME);
+            refused.provider_status = Some(answer.status);
+            refused.provider_code = Some(failed.to_string());
+            return Err(refused);
+        }
         if answer.status == 200 {
             let sid = field("message_sid")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty());
+            let status = word.unwrap_or_else(|| "accepted".into());
             return match (field("success").and_then(Value::as_bool), sid) {
-                (Some(true), Some(sid)) => {
+                (Some(true), Some(sid)) if FIRST_STATUSES.contains(&status.as_str()) => {
                     let details: Map<String, Value> =
                         ["conversation_id", "message_id", "whatsapp_message_id"]
                             .iter()
@@ -158,16 +179,13 @@ impl Provider for Autocalls {
                                     .map(|v| (k.to_string(), v.clone()))
                             })
                             .collect();
-                    let status = field("status")
-                        .and_then(Value::as_str)
-                        .map(|s| redact.id(&s.to_lowercase(), MAX_CODE_CHARS))
-                        .unwrap_or_else(|| "accepted".into());
                     Ok(Accepted {
                         status,
                         message_id: redact.id(sid, MAX_ID_CHARS),
                         details,
                     })
                 }
+                (Some(true), Some(_)) => Err(undocumented(NAME, answer, "an undocumented status")),
                 _ => Err(undocumented(NAME, answer, "no success and message_sid")),
             };
         }
@@ -177,7 +195,7 @@ impl Provider for Autocalls {
     }
 }
 
-impl Message for Send {
+impl Message for AutocallsMessage {
     fn needs_secret(&self) -> bool {
         self.sender_id.is_none()
     }

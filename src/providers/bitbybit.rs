@@ -1,5 +1,5 @@
 //! bitbybit: `POST {base}/messages/send-template` with header `x-api-key`, as its OpenAPI
-//! document (`shared/providers/bitbybit-send-template.md`) says. Its templates have names,
+//! document says (docs/providers.md, "bitbybit"). Its templates have names,
 //! its variables are positional, it takes a media URL, and it documents no rate.
 
 use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_CODE_CHARS, MAX_ID_CHARS};
@@ -8,7 +8,7 @@ use super::{
     Redact, Settings,
 };
 use crate::error::{ApiError, Code};
-use crate::secrets::Secret;
+use crate::infra::secrets::Secret;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -46,7 +46,7 @@ pub struct Bitbybit;
 
 /// A bitbybit send, as its API takes it (the wire body itself: nothing else is sent).
 #[derive(Serialize)]
-struct Send {
+struct BitbybitMessage {
     to: String,
     template_name: String,
     template_source: &'static str,
@@ -94,11 +94,11 @@ impl Provider for Bitbybit {
             Some(_) => return Err(bad("must be the template's name (a string) for bitbybit")),
         };
         let params = input.variables.positional(NAME)?;
-        let block = Block(input.block);
-        Ok(Box::new(Send {
+        let block = BitbybitBlock(input.block);
+        Ok(Box::new(BitbybitMessage {
             to: input.to.digits().to_string(),
             template_name,
-            // Required by bitbybit; the contract's default is CRM.
+            // Required by bitbybit; our documented default is CRM.
             template_source: block
                 .one_of("template_source", TEMPLATE_SOURCES)?
                 .unwrap_or("CRM"),
@@ -142,7 +142,7 @@ impl Provider for Bitbybit {
     }
 }
 
-impl Message for Send {
+impl Message for BitbybitMessage {
     fn build(&self, _: Option<&Secret>, settings: &Settings) -> Result<ProviderRequest, ApiError> {
         Ok(ProviderRequest {
             url: endpoint(&settings.base_url, "messages/send-template"),
@@ -156,9 +156,9 @@ impl Message for Send {
 }
 
 /// The request's `bitbybit` block: `template_source`, `sources`, `ignore_active_ticket`.
-struct Block<'a>(Option<&'a Map<String, Value>>);
+struct BitbybitBlock<'a>(Option<&'a Map<String, Value>>);
 
-impl Block<'_> {
+impl BitbybitBlock<'_> {
     fn get(&self, name: &str) -> Result<Option<&Value>, ApiError> {
         let Some(block) = self.0 else { return Ok(None) };
         if let Some(unknown) = block

@@ -10,7 +10,7 @@ use super::{
     Redact, Settings,
 };
 use crate::error::{ApiError, Code};
-use crate::secrets::Secret;
+use crate::infra::secrets::Secret;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ const TABLE: &[Row] = &[Row {
 pub struct Echo;
 
 #[derive(Serialize)]
-struct Send {
+struct EchoMessage {
     to: String,
     template: String,
     values: Vec<String>,
@@ -57,7 +57,7 @@ impl Provider for Echo {
                 ))
             }
         };
-        Ok(Box::new(Send {
+        Ok(Box::new(EchoMessage {
             to: input.to.e164().to_string(),
             template,
             values: input
@@ -87,7 +87,7 @@ impl Provider for Echo {
     }
 }
 
-impl Message for Send {
+impl Message for EchoMessage {
     fn build(&self, _: Option<&Secret>, settings: &Settings) -> Result<ProviderRequest, ApiError> {
         Ok(ProviderRequest {
             url: endpoint(&settings.base_url, "send"),

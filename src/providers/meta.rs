@@ -1,6 +1,5 @@
 //! meta: Meta's WhatsApp Cloud API, `POST {base}/{phone_number_id}/messages` with
-//! `Authorization: Bearer`, as contract section 11 and `shared/providers/
-//! meta-cloud-send-template.md` say. Templates have names and a language; variables are
+//! `Authorization: Bearer`, as docs/providers.md ("meta") says, with Meta's sources. Templates have names and a language; variables are
 //! positional (`{{1}}`...) or named (`{{first_name}}`); a header (text or media) and buttons
 //! come in the `meta` block. Errors are mapped on `error.code`, never on the HTTP status
 //! (Meta's own advice: its throttling codes come back as HTTP 400), and throughput is limited
@@ -12,7 +11,7 @@ use super::{
     Redact, Settings,
 };
 use crate::error::{ApiError, Code};
-use crate::secrets::Secret;
+use crate::infra::secrets::Secret;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -29,7 +28,7 @@ fn is_number_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_NUMBER_ID && id.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Meta's error codes (fact sheet section 4) and the contract's (section 11). Codes not
+/// Meta's error codes and ours (docs/providers.md, "meta"). Codes not
 /// listed are `PROVIDER_REJECTED` with the number as `provider_code`.
 fn code_for(code: i64) -> Code {
     match code {
@@ -51,15 +50,37 @@ const RETRY_LATER: &[i64] = &[131049, 132069, 131064];
 /// Meta's codes for a token it does not accept: the secret is fetched again.
 const TOKEN_REFUSED: &[i64] = &[0, 190];
 
-/// Meta's throttling codes, waited out within the time left like an HTTP 429.
-const THROTTLED: &[i64] = &[4, 80007, 130429, 131056];
+/// Meta's throttling codes, waited out within the time left like an HTTP 429. Not 131056
+/// (one recipient, too often): Meta asks for a wait no invocation has, so it is answered at
+/// once with `PAIR_RATE_WAIT` as `Retry-After`.
+const THROTTLED: &[i64] = &[4, 80007, 130429];
+
+/// The least wait Meta advises after 131056: one message to one recipient every 6 seconds.
+const PAIR_RATE_WAIT: std::time::Duration = std::time::Duration::from_secs(6);
+
+/// The codes Meta documents for template sends (its error-code page, as of 2026-09):
+/// another code is not documented, and on an HTTP 5xx it is a server error after which the
+/// message may have been sent.
+const DOCUMENTED: &[i64] = &[
+    0, 3, 4, 10, 100, 190, 368, 80007, 130403, 130429, 130472, 130497, 131000, 131005, 131008,
+    131009, 131016, 131021, 131026, 131031, 131037, 131042, 131045, 131047, 131048, 131049, 131050,
+    131051, 131052, 131053, 131056, 131057, 131063, 131064, 132000, 132001, 132005, 132007, 132012,
+    132015, 132016, 132068, 132069, 133004, 133010, 135000,
+];
+
+fn is_documented(code: i64) -> bool {
+    DOCUMENTED.contains(&code) || (200..=299).contains(&code)
+}
+
+/// The first statuses of an accepted template message: Meta's pacing words.
+const FIRST_STATUSES: &[&str] = &["accepted", "held_for_quality_assessment"];
 
 pub struct Meta;
 
 /// A Meta template send: the Graph API body, but for the language and the sending number,
 /// which may come from the secret.
 #[derive(Serialize)]
-struct Send {
+struct MetaMessage {
     phone_number_id: Option<String>,
     language: Option<String>,
     to: String,
@@ -94,7 +115,7 @@ impl Provider for Meta {
                 "`media_url` is not supported by meta: give a media header in `meta.header`",
             ));
         }
-        let block = Block::read(input.block)?;
+        let block = MetaBlock::read(input.block)?;
         let mut components = Vec::new();
         if let Some(header) = block.header()? {
             components.push(header);
@@ -103,7 +124,7 @@ impl Provider for Meta {
             components.push(body);
         }
         components.extend(block.buttons()?);
-        Ok(Box::new(Send {
+        Ok(Box::new(MetaMessage {
             phone_number_id: block.number_id()?,
             language: block.text("language", 32)?,
             to: input.to.e164().to_string(),
@@ -128,8 +149,11 @@ impl Provider for Meta {
                 let status = message
                     .and_then(|m| m.get("message_status"))
                     .and_then(Value::as_str)
-                    .map(|s| redact.id(&s.to_lowercase(), MAX_CODE_CHARS))
+                    .map(str::to_lowercase)
                     .unwrap_or_else(|| "accepted".into());
+                if !FIRST_STATUSES.contains(&status.as_str()) {
+                    return Err(undocumented(NAME, answer, "an undocumented message_status"));
+                }
                 let mut details = Map::new();
                 let wa_id = json
                     .as_ref()
@@ -158,7 +182,7 @@ impl Provider for Meta {
     }
 }
 
-impl Message for Send {
+impl Message for MetaMessage {
     fn needs_secret(&self) -> bool {
         self.phone_number_id.is_none() || self.language.is_none()
     }
@@ -238,7 +262,12 @@ impl Message for Send {
             .filter_map(|c| c.get("parameters").and_then(Value::as_array))
             .flatten()
             .flat_map(|p| {
-                ["text", "payload", "coupon_code"].map(|k| p.get(k).and_then(Value::as_str))
+                let media = ["image", "video", "document"]
+                    .map(|kind| p.pointer(&format!("/{kind}/link")).and_then(Value::as_str));
+                ["text", "payload", "coupon_code"]
+                    .map(|k| p.get(k).and_then(Value::as_str))
+                    .into_iter()
+                    .chain(media)
             })
             .flatten()
             .collect()
@@ -251,6 +280,22 @@ fn error_code(answer: &RawAnswer) -> Option<i64> {
 
 /// A Meta error: mapped on its code; `fbtrace_id` kept for Meta support.
 fn refusal(code: i64, error: &Value, answer: &RawAnswer, redact: &Redact) -> ApiError {
+    let trace = error
+        .get("fbtrace_id")
+        .and_then(Value::as_str)
+        .map(|trace| {
+            let mut details = Map::new();
+            details.insert("fbtrace_id".into(), redact.id(trace, MAX_CODE_CHARS).into());
+            Box::new(details)
+        });
+    if !is_documented(code) && answer.status >= 500 {
+        // Graph's own transient errors (1, 2) and anything else Meta does not document for
+        // sends: a server error, after which the message may have been sent.
+        let mut failed = undocumented(NAME, answer, "a server error");
+        failed.provider_code = Some(code.to_string());
+        failed.provider_details = trace;
+        return failed;
+    }
     let ours = code_for(code);
     let said = error
         .pointer("/error_data/details")
@@ -264,11 +309,14 @@ fn refusal(code: i64, error: &Value, answer: &RawAnswer, redact: &Redact) -> Api
     if ours == Code::ProviderRejected && RETRY_LATER.contains(&code) {
         refused.retryable = Some(true);
     }
-    if let Some(trace) = error.get("fbtrace_id").and_then(Value::as_str) {
-        let mut details = Map::new();
-        details.insert("fbtrace_id".into(), redact.id(trace, MAX_CODE_CHARS).into());
-        refused.provider_details = Some(Box::new(details));
+    if ours == Code::ProviderRejected && !is_documented(code) {
+        // Meta's own word on whether an error it does not document may pass later.
+        refused.retryable = error.get("is_transient").and_then(Value::as_bool);
     }
+    if code == 131056 {
+        refused = refused.with_retry_after(Some(PAIR_RATE_WAIT));
+    }
+    refused.provider_details = trace;
     refused
 }
 
@@ -323,9 +371,9 @@ fn body(input: &Input<'_>) -> Result<Option<Value>, ApiError> {
 }
 
 /// The request's `meta` block.
-struct Block<'a>(Option<&'a Map<String, Value>>);
+struct MetaBlock<'a>(Option<&'a Map<String, Value>>);
 
-impl<'a> Block<'a> {
+impl<'a> MetaBlock<'a> {
     fn read(block: Option<&'a Map<String, Value>>) -> Result<Self, ApiError> {
         if let Some(unknown) = block
             .into_iter()
@@ -338,7 +386,7 @@ impl<'a> Block<'a> {
                 format!("unknown field `{field}`"),
             ));
         }
-        Ok(Block(block))
+        Ok(MetaBlock(block))
     }
 
     fn get(&self, name: &str) -> Option<&'a Value> {

@@ -1,4 +1,4 @@
-//! Unit tests of `providers/meta.rs`: the Graph request as contract section 11 says, and
+//! Unit tests of `providers/meta.rs`: the Graph request as docs/providers.md ("meta") says, and
 //! every error code of its table.
 
 use super::*;
@@ -198,7 +198,7 @@ fn success_is_the_wamid_its_pacing_status_and_the_wa_id() {
     assert_eq!(plain.status, "accepted");
 }
 
-/// Every code of contract section 11, as written there; any other code is a refusal with
+/// Every code of docs/providers.md ("meta"), as written there; any other code is a refusal with
 /// its number, never success, whatever the HTTP status.
 #[test]
 fn every_error_code_maps_as_the_contract_says() {

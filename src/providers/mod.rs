@@ -19,10 +19,10 @@ pub mod transport;
 
 pub use redact::Redact;
 
+use crate::domain::phone::{Country, Phone};
+use crate::domain::variables::Variables;
 use crate::error::ApiError;
-use crate::phone::{Country, Phone};
-use crate::secrets::Secret;
-use crate::variables::Variables;
+use crate::infra::secrets::Secret;
 use reqwest::Url;
 use serde_json::{Map, Value};
 
@@ -57,11 +57,11 @@ pub trait Provider: Send + Sync {
     /// Its part of a send request (the template, the variables' shape, the media URL, its
     /// block): a message typed by this provider, or the 400 naming the field.
     fn parse(&self, input: &Input<'_>) -> Result<Box<dyn Message>, ApiError>;
-    /// Maps an answer to acceptance or to the contract's error, by its documentation. Every
+    /// Maps an answer to acceptance or to one of our errors, by its documentation. Every
     /// string taken from the answer goes through `redact`.
     fn interpret(&self, answer: &RawAnswer, redact: &Redact) -> Result<Accepted, ApiError>;
     /// Whether the answer says the key was refused: the secret is then fetched again, and
-    /// the send tried once more if the key changed (contract section 9).
+    /// the send tried once more if the key changed (docs/configuration.md, "The secret").
     fn key_refused(&self, answer: &RawAnswer) -> bool {
         answer.status == 401
     }
@@ -163,7 +163,7 @@ impl RawAnswer {
     }
 }
 
-/// A provider's acceptance, in the contract's terms (section 4).
+/// A provider's acceptance, in our terms (docs/api.md, "Answers").
 #[derive(Clone, Debug, PartialEq)]
 pub struct Accepted {
     pub status: String,

@@ -2,9 +2,9 @@
 //! `request.rs` reads them), a provider's default settings, and a provider's answer.
 
 use super::{Input, Message, Provider, RawAnswer, Settings};
+use crate::domain::phone::{Country, Phone};
+use crate::domain::variables::Variables;
 use crate::error::ApiError;
-use crate::phone::{Country, Phone};
-use crate::variables::Variables;
 use reqwest::Url;
 use serde_json::Value;
 

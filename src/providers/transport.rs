@@ -1,17 +1,16 @@
 //! The HTTP exchange with a provider, shared by all of them: one pooled client, a time
 //! budget per call, capped answer bodies, and retries only where the provider certainly
-//! did not get the request (README "Retry policy"), so that our own retry never sends twice.
-//! Every failure says whether the request may have reached the provider (contract
-//! section 7), and nothing a provider answers can redirect the key elsewhere, overflow a
-//! clock or hold a send past its deadline (section 10).
+//! did not get the request (docs/guarantees.md, "Retries"), so that our own retry never
+//! sends twice. Every failure says whether the request may have reached the provider, and
+//! nothing a provider answers can redirect the key elsewhere, overflow a clock or hold a
+//! send past its deadline. An attempt holds a send permit only while it runs.
 
 use super::{Auth, Provider, ProviderRequest, RawAnswer};
-use crate::deadline::{cutoff, SAFETY_MARGIN};
 use crate::error::{ApiError, Code};
-use crate::pacing::Pacer;
-use crate::secrets::ApiKey;
+use crate::infra::secrets::ApiKey;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// Answers larger than this are not a documented provider answer.
@@ -29,6 +28,14 @@ pub struct Transport {
     timeout: Duration,
 }
 
+/// When one send's attempts must be over, and the latest moment one may start (so that it
+/// starts with time to finish).
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub end: Instant,
+    pub latest_start: Instant,
+}
+
 /// A provider's answer with how long the provider took.
 pub struct Exchange {
     pub answer: RawAnswer,
@@ -38,14 +45,17 @@ pub struct Exchange {
 }
 
 impl Transport {
-    pub fn new(timeout: Duration, pool_idle_timeout: Duration) -> Self {
+    /// `connect_timeout` is shorter than the least time an attempt starts with, so that a
+    /// connection that cannot be made fails as a connection (certainly nothing sent), never
+    /// as the attempt's timeout (which may come after the request was written).
+    pub fn new(timeout: Duration, pool_idle_timeout: Duration, connect_timeout: Duration) -> Self {
         let client = reqwest::Client::builder()
             // A redirect would carry the key, the number and the variables to another host
             // (reqwest keeps custom headers across hosts); a 3xx is answered, not followed.
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(pool_idle_timeout)
             .tcp_keepalive(Duration::from_secs(15))
-            .connect_timeout(Duration::from_secs(3))
+            .connect_timeout(connect_timeout)
             .user_agent(concat!("wa-dispatch/", env!("CARGO_PKG_VERSION")))
             .build()
             // Not `unwrap_or_default`: a default client would follow redirects. Building
@@ -54,64 +64,61 @@ impl Transport {
         Transport { client, timeout }
     }
 
-    /// Sends `request` to `provider` once (plus the safe retries), within `deadline`;
-    /// `pacing` is the provider's pacer and this send's pacing key, when it is paced.
+    /// Sends `request` to `provider` once (plus the safe retries) within `window`; each
+    /// attempt holds one of `permits` while it runs, and none while waiting.
     pub async fn exchange(
         &self,
         sender: &dyn Provider,
         key: &ApiKey,
         request: &ProviderRequest,
-        deadline: Instant,
-        pacing: Option<(&Pacer, &str)>,
+        window: Window,
+        permits: &Semaphore,
     ) -> Result<Exchange, ApiError> {
         let (provider, auth) = (sender.name(), sender.auth());
         let mut provider_time = Duration::ZERO;
         let mut refused = 0;
         let mut limited = 0;
         loop {
-            // Nothing is sent, paced or not, once no time is left for an answer.
-            self.budget(deadline)
-                .ok_or_else(|| no_time_left(provider))?;
-            if let Some((pacer, pace_key)) = pacing {
-                pacer
-                    .wait(pace_key, cutoff(deadline))
-                    .await
-                    .map_err(|refused| {
-                        rate_limited(
-                            provider,
-                            "the send could not be paced within the time left; nothing was sent",
-                            Some(refused.0),
-                        )
-                    })?;
+            // Nothing is sent once too little time is left to finish an attempt.
+            if Instant::now() > window.latest_start {
+                return Err(no_time_left(provider));
             }
-            let budget = self
-                .budget(deadline)
-                .ok_or_else(|| no_time_left(provider))?;
+            let permit = tokio::time::timeout_at(window.latest_start, permits.acquire())
+                .await
+                .map_err(|_| no_send_slot(provider))?
+                .map_err(|_| ApiError::internal())?;
+            let budget = window
+                .end
+                .checked_duration_since(Instant::now())
+                .unwrap_or_default()
+                .min(self.timeout);
             let attempt_started = Instant::now();
             let attempt = tokio::time::timeout(budget, self.attempt(auth, key, request)).await;
             provider_time += attempt_started.elapsed();
+            drop(permit);
             match attempt {
-                // The request may have been written before time ran out.
+                // The connection was made (a failed connection ends sooner, as such): the
+                // request may have been written before time ran out.
                 Err(_) => return Err(timeout(provider).maybe_sent()),
                 Ok(Err(error)) if error.is_connect() && refused + 1 < CONNECT_ATTEMPTS => {
                     refused += 1;
                     tracing::warn!(
                         provider = provider,
                         attempt = refused,
-                        "connection refused; retrying"
+                        cause = %crate::infra::telemetry::chain(&error),
+                        "connection failed; retrying"
                     );
-                    sleep_within(backoff(refused), deadline).await;
+                    sleep_within(backoff(refused), window.latest_start).await;
                 }
                 Ok(Err(error)) => return Err(transport_error(provider, &error)),
                 Ok(Ok((answer, retry_after))) => {
                     if sender.throttled(&answer) && limited + 1 < RATE_LIMIT_ATTEMPTS {
                         let wait = retry_after.unwrap_or_else(|| backoff(limited + 2));
                         // A wait of any size is checked against the time left, never added
-                        // blindly to a clock.
+                        // blindly to a clock; the retry after it must start with time to finish.
                         let fits = Instant::now()
                             .checked_add(wait)
-                            .and_then(|t| t.checked_add(SAFETY_MARGIN * 2))
-                            .is_some_and(|t| t < deadline);
+                            .is_some_and(|t| t <= window.latest_start);
                         if fits {
                             limited += 1;
                             tracing::warn!(
@@ -131,13 +138,6 @@ impl Transport {
                 }
             }
         }
-    }
-
-    fn budget(&self, deadline: Instant) -> Option<Duration> {
-        let left = deadline
-            .checked_duration_since(Instant::now())?
-            .checked_sub(SAFETY_MARGIN)?;
-        (!left.is_zero()).then(|| left.min(self.timeout))
     }
 
     async fn attempt(
@@ -218,13 +218,22 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-fn no_time_left(provider: &'static str) -> ApiError {
+/// Too little time is left to finish an attempt: nothing was sent.
+pub fn no_time_left(provider: &'static str) -> ApiError {
     ApiError::new(
         Code::ProviderTimeout,
         format!(
             "too little time was left to wait for {}; nothing was sent",
             provider
         ),
+    )
+    .with_provider(provider)
+}
+
+fn no_send_slot(provider: &'static str) -> ApiError {
+    ApiError::new(
+        Code::ProviderTimeout,
+        "no send slot came free in time; nothing was sent",
     )
     .with_provider(provider)
 }
@@ -240,25 +249,20 @@ fn timeout(provider: &'static str) -> ApiError {
     .with_provider(provider)
 }
 
-/// Our own pacing refusal: `retry_after` is when this key's next slot comes free.
-fn rate_limited(provider: &'static str, message: &str, retry_after: Option<Duration>) -> ApiError {
-    ApiError::new(Code::RateLimited, message)
-        .with_provider(provider)
-        .with_retry_after(retry_after)
-}
-
 /// A failure of the exchange itself. Only a failed connection is certain to have sent
 /// nothing; a reset or a timeout after connecting may have come after the request was
 /// written (hyper itself retries a pooled connection that closed before it wrote).
 fn transport_error(provider: &'static str, error: &reqwest::Error) -> ApiError {
     let name = provider;
     if error.is_connect() {
+        tracing::warn!(provider, cause = %crate::infra::telemetry::chain(error), "connection failed");
         return ApiError::new(
             Code::ProviderUnavailable,
             format!("{name} could not be reached; nothing was sent"),
         )
         .with_provider(name);
     }
+    tracing::warn!(provider, cause = %crate::infra::telemetry::chain(error), "the exchange failed");
     if error.is_timeout() {
         return timeout(provider).maybe_sent();
     }

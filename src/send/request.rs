@@ -1,18 +1,18 @@
-//! The send request of contract section 2, parsed strictly from JSON: the fields every
+//! The send request (docs/api.md, "The send request"), parsed strictly from JSON: the fields every
 //! provider shares here, the provider's own part by the provider (`Provider::parse`), into
 //! types that are valid once they exist. Every error names its field; none needs a secret.
 
+use crate::domain::phone::{Country, Phone};
+use crate::domain::variables::Variables;
 use crate::error::{ApiError, Code};
-use crate::phone::{Country, Phone};
+use crate::infra::secrets::FingerprintKey;
 use crate::providers::{self, Input, Message, Provider, REGISTRY};
-use crate::variables::Variables;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The send request's own top-level fields (contract section 2); each provider's block,
+/// The send request's own top-level fields (docs/api.md); each provider's block,
 /// named after it, may sit beside them.
 pub const TOP_FIELDS: &[&str] = &[
     "provider",
@@ -30,8 +30,11 @@ pub const MAX_RECIPIENT_NAME: usize = 255;
 pub const MAX_MEDIA_URL: usize = 2048;
 pub const MAX_CLIENT_REFERENCE: usize = 256;
 pub const MAX_KEY: usize = 128;
+/// The largest send request from any source (an HTTP body, an SQS body, a direct or
+/// EventBridge event's request).
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// A send request that passed every check of the contract and of its provider.
+/// A send request that passed every check of ours and of its provider.
 pub struct SendRequest {
     provider: &'static dyn Provider,
     to: Phone,
@@ -57,25 +60,30 @@ impl fmt::Debug for SendRequest {
 }
 
 impl SendRequest {
-    /// Parses a send request. `header_key` is the HTTP `Idempotency-Key` header, used when
-    /// the body carries none; `default_provider` is `DEFAULT_PROVIDER`. Number variables
-    /// are read as serde_json prints them; `parse_document` keeps them as written.
+    /// Parses a send request given as its JSON text: number variables are taken exactly as
+    /// written (`1.50`, `1e2`, 21 digits; docs/api.md, "Variables"). `default_key` is the key
+    /// when the body carries none (the `Idempotency-Key` header, an SQS `messageId`, an event
+    /// id); `default_provider` is `DEFAULT_PROVIDER`.
     pub fn parse(
-        value: &Value,
-        default_provider: Option<&'static dyn Provider>,
-        header_key: Option<&str>,
-    ) -> Result<SendRequest, ApiError> {
-        SendRequest::parse_with(value, None, default_provider, header_key)
-    }
-
-    /// Parses the send request `value` whose JSON text is `text`: number variables are
-    /// taken from the text exactly as written (`1.50`, `1e2`, 21 digits; contract section 3).
-    pub fn parse_document(
-        value: &Value,
         text: &str,
         default_provider: Option<&'static dyn Provider>,
-        header_key: Option<&str>,
+        default_key: Option<&str>,
     ) -> Result<SendRequest, ApiError> {
+        if text.len() > MAX_REQUEST_BYTES {
+            return Err(ApiError::new(
+                Code::PayloadTooLarge,
+                format!(
+                    "the send request is larger than {} KiB",
+                    MAX_REQUEST_BYTES / 1024
+                ),
+            ));
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            ApiError::new(
+                Code::InvalidRequest,
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
         // The same document read again, keeping each top-level field's text; duplicate keys
         // resolve as in `value` (the last one wins).
         let fields: BTreeMap<String, &RawValue> = serde_json::from_str(text).map_err(|_| {
@@ -85,7 +93,7 @@ impl SendRequest {
             )
         })?;
         let exact = fields.get("variables").copied();
-        SendRequest::parse_with(value, exact, default_provider, header_key)
+        SendRequest::parse_with(&value, exact, default_provider, default_key)
     }
 
     fn parse_with(
@@ -105,6 +113,7 @@ impl SendRequest {
             .keys()
             .find(|k| !TOP_FIELDS.contains(&k.as_str()) && !is_block(k))
         {
+            let unknown = crate::error::field_name(unknown);
             return Err(ApiError::invalid(
                 unknown.clone(),
                 format!("unknown field `{unknown}`"),
@@ -222,14 +231,16 @@ impl SendRequest {
             .chain(self.message.personal_values())
     }
 
-    /// SHA-256 of what is sent (contract section 7): the provider and its message, as the
-    /// provider's own types serialize it (so that no field is left out), with `to`
-    /// normalized; what changes nothing that is sent (`client_reference`, `dry_run`, the
-    /// key itself) is left out.
-    pub fn fingerprint(&self) -> String {
+    /// HMAC-SHA256, under the function's own key, of what is sent (docs/guarantees.md,
+    /// "Idempotency"): the provider and its message, as the provider's own types serialize
+    /// it (so that no field is left out), with `to` normalized; what changes nothing that is
+    /// sent (`client_reference`, `dry_run`, the key itself) is left out. Keyed, so that
+    /// nobody who can read the table can recover a one-time code by hashing guesses.
+    pub fn fingerprint(&self, key: &FingerprintKey) -> String {
         let sent = serde_json::json!([self.provider.name(), self.message.fingerprint()]);
-        let digest = Sha256::digest(sent.to_string().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.expose());
+        let tag = aws_lc_rs::hmac::sign(&key, sent.to_string().as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 

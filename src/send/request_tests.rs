@@ -1,12 +1,12 @@
 //! Rejection cases of the send request: each names its field.
 
 use super::*;
+use crate::infra::secrets::Secret;
 use crate::providers::Settings;
-use crate::secrets::Secret;
 use serde_json::json;
 
 fn parse(body: Value) -> Result<SendRequest, ApiError> {
-    SendRequest::parse(&body, None, None)
+    SendRequest::parse(&body.to_string(), None, None)
 }
 
 /// What the request's provider would send (with a secret whose default sender is 99).
@@ -81,7 +81,7 @@ fn the_provider_must_be_known_or_defaulted() {
     );
     let bitbybit = crate::providers::find("bitbybit");
     let req = SendRequest::parse(
-        &json!({"to": "+14155551234", "template": "t"}),
+        &json!({"to": "+14155551234", "template": "t"}).to_string(),
         bitbybit,
         None,
     )
@@ -204,11 +204,11 @@ fn variables_follow_the_contract() {
 fn the_idempotency_header_is_used_when_the_body_has_no_key() {
     let body = json!({"provider": "bitbybit", "to": "+14155551234", "template": "t"});
     assert_eq!(
-        SendRequest::parse(&body, None, Some("k-1"))
+        SendRequest::parse(&body.to_string(), None, Some("k-1"))
             .unwrap()
             .idempotency_key(),
         Some("k-1")
     );
-    let err = SendRequest::parse(&body, None, Some("")).unwrap_err();
+    let err = SendRequest::parse(&body.to_string(), None, Some("")).unwrap_err();
     assert_eq!(err.field.as_deref(), Some("Idempotency-Key"));
 }

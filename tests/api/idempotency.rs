@@ -151,7 +151,7 @@ async fn an_sqs_batch_holding_one_message_id_twice_sends_once() {
 }
 
 #[tokio::test]
-async fn a_provider_500_is_final_under_a_key_and_a_422_is_replayed_not_resent() {
+async fn a_provider_500_is_final_under_a_key_and_a_422_frees_it_for_the_fixed_retry() {
     let (t, _) = app_with_table().await;
     Mock::given(method("POST"))
         .and(path(ROUTE))
@@ -164,7 +164,7 @@ async fn a_provider_500_is_final_under_a_key_and_a_422_is_replayed_not_resent() 
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
-    // The 500 may have come after the provider sent the message (contract section 7).
+    // The 500 may have come after the provider sent the message (docs/guarantees.md).
     let failed = t.post("/v1/messages", &keyed("order-5")).await;
     assert_eq!((failed.status, failed.code()), (502, "DELIVERY_UNKNOWN"));
     let retried = t.post("/v1/messages", &keyed("order-5")).await;
@@ -176,13 +176,21 @@ async fn a_provider_500_is_final_under_a_key_and_a_422_is_replayed_not_resent() 
     let refusal = json!({"success": false, "error": "As the provider says", "error_code": "TEMPLATE_NOT_APPROVED"});
     provider_answers(&t, ResponseTemplate::new(422).set_body_json(refusal)).await;
     let refused = t.post("/v1/messages", &keyed("order-6")).await;
-    let replayed = t.post("/v1/messages", &keyed("order-6")).await;
     assert_eq!(
         (refused.status, refused.code()),
         (422, "TEMPLATE_NOT_APPROVED")
     );
-    assert_eq!((replayed.status, &replayed.body), (422, &refused.body));
-    assert!(replayed.replayed());
+    // A documented refusal sent nothing (changed 2026-12-01: it used to be replayed): once
+    // the operator has the template approved, the retry sends.
+    t.autocalls.reset().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let retried = t.post("/v1/messages", &keyed("order-6")).await;
+    assert_eq!(retried.status, 200, "{:?}", retried.body);
+    assert!(!retried.replayed());
     assert_eq!(sends(&t).await, 1);
 }
 
@@ -195,17 +203,24 @@ async fn a_record_left_in_flight_by_a_dead_invocation_no_longer_blocks_once_it_e
     )
     .await;
     let client = dynamodb().await;
-    for (key, expires_at) in [("expired", epoch_now() - 1), ("alive", epoch_now() + 600)] {
+    // A claim of the current format: `claimed` (the dead invocation never reached the
+    // provider), whose lease has ended or not.
+    for (key, lease) in [("expired", epoch_now() - 1), ("alive", epoch_now() + 600)] {
         client
             .put_item()
             .table_name(&table)
-            .item("id", AttributeValue::S(key.into()))
             .item(
-                "request_hash",
+                "id",
+                AttributeValue::S(wa_dispatch::send::record_id("http", key)),
+            )
+            .item(
+                "fingerprint",
                 AttributeValue::S("whatever the dead invocation sent".into()),
             )
-            .item("status", AttributeValue::S("in_flight".into()))
-            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .item("state", AttributeValue::S("claimed".into()))
+            .item("owner", AttributeValue::S("dead".into()))
+            .item("lease_until", AttributeValue::N(lease.to_string()))
+            .item("expires_at", AttributeValue::N(lease.to_string()))
             .send()
             .await
             .expect("put item");
@@ -222,13 +237,16 @@ async fn a_record_left_in_flight_by_a_dead_invocation_no_longer_blocks_once_it_e
     let item = client
         .get_item()
         .table_name(&table)
-        .key("id", AttributeValue::S("expired".into()))
+        .key(
+            "id",
+            AttributeValue::S(wa_dispatch::send::record_id("http", "expired")),
+        )
         .consistent_read(true)
         .send()
         .await
         .unwrap();
     let item = item.item().unwrap();
-    assert_eq!(item["status"].as_s().unwrap(), "done");
+    assert_eq!(item["state"].as_s().unwrap(), "done");
     let expires_at: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
     assert!(
         expires_at >= epoch_now() + 86_000,
@@ -244,6 +262,12 @@ async fn an_unreachable_dynamodb_refuses_the_send_with_idempotency_unavailable()
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
+    // The secret is read before the claim (its fingerprint key is the claim's): once it is
+    // cached, DynamoDB alone is down.
+    assert_eq!(
+        t.post("/v1/messages", &keyed("order-7-warm")).await.status,
+        200
+    );
     t.aws.set_mode(Mode::Refuse);
     let answer = t.post("/v1/messages", &keyed("order-7")).await;
     assert_eq!(
@@ -253,7 +277,7 @@ async fn an_unreachable_dynamodb_refuses_the_send_with_idempotency_unavailable()
         answer.body
     );
     assert_eq!(answer.body["error"]["retryable"], true);
-    assert_eq!(sends(&t).await, 0);
+    assert_eq!(sends(&t).await, 1, "only the warm-up was sent");
 }
 
 #[tokio::test]

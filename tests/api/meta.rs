@@ -239,7 +239,9 @@ async fn every_meta_error_code_maps_as_the_contract_says_over_http_and_sqs() {
 
 #[tokio::test]
 async fn an_unknown_code_is_provider_rejected_with_its_number_never_success() {
-    for status in [200, 400, 500] {
+    // On a 5xx a code Meta does not document is a server error: see
+    // `an_unknown_code_on_a_5xx_may_have_been_sent_and_is_transient_only_where_meta_says`.
+    for status in [200, 400] {
         let t = TestApp::start().await;
         answer_every_post(
             &t.meta,
@@ -272,6 +274,90 @@ async fn an_unknown_code_is_provider_rejected_with_its_number_never_success() {
     assert_eq!(
         (answer.status, answer.code()),
         (502, "PROVIDER_UNAVAILABLE")
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_code_on_a_5xx_may_have_been_sent_and_is_transient_only_where_meta_says() {
+    let graph_error = |code: i64, transient: bool| {
+        json!({"error": {"message": "An unexpected error has occurred. Please retry your request later.",
+                         "type": "OAuthException", "is_transient": transient, "code": code,
+                         "fbtrace_id": "AbC123"}})
+    };
+    // Graph's transient code 2 on a 500: maybe sent. Without a key, retryable.
+    let t = TestApp::start().await;
+    answer_every_post(
+        &t.meta,
+        ResponseTemplate::new(500).set_body_json(graph_error(2, true)),
+    )
+    .await;
+    let answer = t.post("/v1/messages", &meta_request()).await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (502, "PROVIDER_UNAVAILABLE")
+    );
+    assert_eq!(
+        (
+            &answer.body["error"]["provider_code"],
+            &answer.body["error"]["retryable"]
+        ),
+        (&json!("2"), &json!(true))
+    );
+    assert_eq!(
+        answer.body["error"]["provider_details"]["fbtrace_id"],
+        "AbC123"
+    );
+    // Under a key it is final: DELIVERY_UNKNOWN, and the repeat sends nothing.
+    let table = create_idempotency_table().await;
+    let t = TestApp::with(Options {
+        vars: vec![("IDEMPOTENCY_TABLE", table)],
+        ..Options::default()
+    })
+    .await;
+    answer_every_post(
+        &t.meta,
+        ResponseTemplate::new(500).set_body_json(graph_error(2, true)),
+    )
+    .await;
+    let mut keyed = meta_request();
+    keyed["idempotency_key"] = json!("meta-code-2");
+    let first = t.post("/v1/messages", &keyed).await;
+    assert_eq!((first.status, first.code()), (502, "DELIVERY_UNKNOWN"));
+    let again = t.post("/v1/messages", &keyed).await;
+    assert!(again.replayed() && again.code() == "DELIVERY_UNKNOWN");
+    assert_eq!(received(&t.meta).await, 1);
+    // On a 400 an unknown code is a refusal, retryable where Meta marks it transient.
+    for transient in [true, false] {
+        let t = TestApp::start().await;
+        answer_every_post(
+            &t.meta,
+            ResponseTemplate::new(400).set_body_json(graph_error(987654, transient)),
+        )
+        .await;
+        let answer = t.post("/v1/messages", &meta_request()).await;
+        assert_eq!((answer.status, answer.code()), (422, "PROVIDER_REJECTED"));
+        assert_eq!(answer.body["error"]["retryable"], transient);
+    }
+}
+
+#[tokio::test]
+async fn a_pair_rate_limit_is_answered_at_once_with_metas_six_seconds() {
+    let t = TestApp::start().await;
+    answer_every_post(
+        &t.meta,
+        ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+            "type": "OAuthException", "code": 131056, "fbtrace_id": "AbC123"}})),
+    )
+    .await;
+    let answer = t.post("/v1/messages", &meta_request()).await;
+    assert_eq!((answer.status, answer.code()), (429, "RATE_LIMITED"));
+    let wait: u64 = answer.headers["retry-after"].parse().unwrap();
+    assert!(wait >= 6, "Retry-After {wait}");
+    assert_eq!(
+        received(&t.meta).await,
+        1,
+        "never retried sooner than Meta advises"
     );
 }
 

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use wa_dispatch::error::{ApiError, Code};
-use wa_dispatch::request::SendRequest;
+use wa_dispatch::send::request::SendRequest;
 use wiremock::{MockServer, ResponseTemplate};
 
 fn spec() -> Value {
@@ -513,8 +513,9 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
     if scenario.setup == Setup::InFlight {
         // The same request, still in flight under its key in another invocation.
         let request: Value = serde_json::from_str(body.as_deref().unwrap()).unwrap();
-        let parsed = SendRequest::parse(&request, None, Some("order-8812-reminder")).unwrap();
-        let key = parsed.fingerprint();
+        let parsed =
+            SendRequest::parse(&request.to_string(), None, Some("order-8812-reminder")).unwrap();
+        let key = parsed.fingerprint(&crate::support::fingerprint_key());
         let table = t.app.config.idempotency_table.clone().unwrap();
         dynamodb()
             .await
@@ -522,15 +523,22 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
             .table_name(table)
             .item(
                 "id",
-                aws_sdk_dynamodb::types::AttributeValue::S("order-8812-reminder".into()),
+                aws_sdk_dynamodb::types::AttributeValue::S(wa_dispatch::send::record_id(
+                    "http",
+                    "order-8812-reminder",
+                )),
             )
             .item(
-                "request_hash",
+                "fingerprint",
                 aws_sdk_dynamodb::types::AttributeValue::S(key),
             )
             .item(
-                "status",
-                aws_sdk_dynamodb::types::AttributeValue::S("in_flight".into()),
+                "state",
+                aws_sdk_dynamodb::types::AttributeValue::S("sending".into()),
+            )
+            .item(
+                "lease_until",
+                aws_sdk_dynamodb::types::AttributeValue::N("99999999999".into()),
             )
             .item(
                 "expires_at",
@@ -635,7 +643,7 @@ fn with_field(field: &str, value: Value) -> Value {
 
 /// The field an error names, or `None` when the request parses.
 fn refused_field(body: &Value) -> Option<String> {
-    SendRequest::parse(body, None, None)
+    SendRequest::parse(&body.to_string(), None, None)
         .err()
         .map(|e: ApiError| e.field.unwrap_or_default())
 }

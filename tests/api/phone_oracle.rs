@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use std::process::Command;
-use wa_dispatch::phone::{Country, Phone};
+use wa_dispatch::domain::phone::{Country, Phone};
 
 #[test]
 fn wa_dispatch_reads_every_number_as_python_phonenumbers_does() {

@@ -1,14 +1,15 @@
-//! `POST /v1/messages/batch` (contract section 6): 1 to 100 send requests, sent
+//! `POST /v1/messages/batch` (docs/api.md, "Batches"): 1 to 100 send requests, sent
 //! concurrently and answered in order, each with its own document and `http_status`.
 
-use super::finish;
-use super::http::{rejected, with_status, Reply, MAX_BATCH_ENTRIES};
-use crate::app::App;
-use crate::error::{ApiError, Code};
-use crate::service::Invocation;
+use super::reply::{Call, Reply};
+use crate::entry::shared::{finish, isolated, with_status};
+use crate::error::{field_name, ApiError, Code};
+use crate::send::Context;
+use futures_util::future::BoxFuture;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use std::time::Instant;
+
+pub const MAX_BATCH_ENTRIES: usize = 100;
 
 /// The batch's entries as written, so that each entry's numbers are sent as written.
 #[derive(serde::Deserialize)]
@@ -17,24 +18,46 @@ struct BatchText<'a> {
     messages: Vec<&'a RawValue>,
 }
 
-pub async fn handle(app: &App, text: &str, invocation: &Invocation, started: Instant) -> Reply {
-    let request_id = &invocation.request_id;
-    let entries = match entries(text) {
-        Ok(entries) => entries,
-        Err(error) => return rejected(app, request_id, error, started),
-    };
-    // Entries run concurrently; the instance's send permits and pacing bound them.
-    let outcomes =
-        futures_util::future::join_all(entries.iter().map(|m| app.send(m.get(), None, invocation)))
-            .await;
-    let results: Vec<Value> = outcomes
-        .iter()
-        .map(|outcome| {
-            finish(app, "http:batch", request_id, None, outcome, started);
-            with_status(outcome)
-        })
-        .collect();
-    Reply::json(200, json!({ "results": results }))
+pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
+    Box::pin(async move {
+        let entries = match super::json_text(call).and_then(entries) {
+            Ok(entries) => entries,
+            Err(error) => return call.rejected(error),
+        };
+        let request_id = &call.invocation.request_id;
+        // An `Idempotency-Key` header keys each entry without its own key by its index, so
+        // that the same batch sent again sends nothing twice.
+        let header = call.header("idempotency-key");
+        let keys: Vec<Option<String>> = (0..entries.len())
+            .map(|i| header.map(|key| format!("{key}#{i}")))
+            .collect();
+        // Entries run concurrently, each on its own; the instance's permits and pacing bound them.
+        let sends = entries.iter().zip(&keys).map(|(entry, key)| {
+            let context = Context {
+                invocation: call.invocation,
+                default_key: key.as_deref(),
+                scope: &call.caller.scope,
+                caller: call.caller.name.as_deref(),
+            };
+            async move { isolated(call.app.sender.send(entry.get(), &context), request_id).await }
+        });
+        let outcomes = futures_util::future::join_all(sends).await;
+        let results: Vec<Value> = outcomes
+            .iter()
+            .map(|outcome| {
+                finish(
+                    call.app,
+                    "http:batch",
+                    request_id,
+                    None,
+                    outcome,
+                    call.started,
+                );
+                with_status(outcome)
+            })
+            .collect();
+        Reply::json(200, json!({ "results": results }))
+    })
 }
 
 /// The envelope checked (`{"messages": [...]}`, 1 to 100 entries), then each entry's text.
@@ -52,6 +75,7 @@ fn entries(text: &str) -> Result<Vec<&RawValue>, ApiError> {
         )
     })?;
     if let Some(unknown) = envelope.keys().find(|k| *k != "messages") {
+        let unknown = field_name(unknown);
         return Err(ApiError::invalid(
             unknown.clone(),
             format!("unknown field `{unknown}`"),

@@ -1,18 +1,22 @@
-//! Provider keys from Secrets Manager (or a local file), as contract section 9 says:
-//! fetched on first use, cached for a TTL, fetched once for many concurrent askers,
-//! refetched when a provider says the key was rotated, and kept for a bounded grace
-//! period when Secrets Manager is down.
+//! Provider keys and the function's own keys, from Secrets Manager or a local file
+//! (docs/configuration.md, "The secret"): the types that hold them (never printed), and the
+//! `Secrets` seam the send pipeline reads them through. `SecretStore` is the real one
+//! (cached, fetched once for many askers, refetched on a rotation); `Fixed` serves unit tests.
 
+mod fixed;
+mod parse;
 mod source;
+mod store;
 
+pub use fixed::Fixed;
 pub use source::Source;
+pub use store::SecretStore;
 
 use crate::error::{ApiError, Code};
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 /// A provider's API key. `Debug` and `Display` never print it.
 #[derive(Clone, PartialEq, Eq)]
@@ -101,7 +105,7 @@ impl fmt::Debug for Secret {
 
 /// A fetched `SecretString`: redacted in `Debug`.
 #[derive(Clone)]
-struct SecretText(Arc<str>);
+pub(super) struct SecretText(pub(super) Arc<str>);
 
 impl fmt::Debug for SecretText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -118,191 +122,56 @@ pub struct SecretRef {
     pub combined: bool,
 }
 
-#[derive(Default)]
-struct Slot {
-    good: Option<(SecretText, Instant)>,
-    /// When the last fetch started and what it gave: askers who queued behind it share it.
-    last_attempt: Option<(Instant, Result<(), ApiError>)>,
-}
+/// The key of the idempotency fingerprint's HMAC: at least 32 characters, from the
+/// secret's `"wa-dispatch": {"fingerprint_key"}` or the secret `FINGERPRINT_SECRET_ID`
+/// names. Never printed.
+#[derive(Clone)]
+pub struct FingerprintKey(Arc<str>);
 
-pub struct SecretStore {
-    source: Source,
-    refs: HashMap<&'static str, SecretRef>,
-    ttl: Duration,
-    grace: Duration,
-    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
-}
+/// The shortest fingerprint key accepted: shorter keys are guessable.
+pub const MIN_FINGERPRINT_KEY_CHARS: usize = 32;
 
-impl SecretStore {
-    pub fn new(
-        source: Source,
-        refs: HashMap<&'static str, SecretRef>,
-        ttl: Duration,
-        grace: Duration,
-    ) -> Self {
-        SecretStore {
-            source,
-            refs,
-            ttl,
-            grace,
-            slots: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Builds the Secrets Manager client ahead of the first secret read (no network call).
-    pub async fn prepare(&self) {
-        self.source.prepare().await;
-    }
-
-    /// The provider's entry of its secret (`key_field` names its key), from the cache
-    /// while it is fresh.
-    pub async fn secret(&self, provider: &str, key_field: &str) -> Result<Secret, ApiError> {
-        let secret = self.secret_ref(provider)?;
-        let text = self.text(&secret.id, None).await?;
-        parse(provider, key_field, secret.combined, &text).map_err(|e| e.with_provider(provider))
-    }
-
-    /// After the provider refused the key: the entry as Secrets Manager has it now, fetched
-    /// at once unless another send already replaced `rejected`.
-    pub async fn refresh(
-        &self,
-        provider: &str,
-        key_field: &str,
-        rejected: &Secret,
-    ) -> Result<Secret, ApiError> {
-        let secret = self.secret_ref(provider)?;
-        let still_rejected = |text: &SecretText| {
-            parse(provider, key_field, secret.combined, text)
-                .is_ok_and(|now| now.key == rejected.key)
-        };
-        let text = self.text(&secret.id, Some(&still_rejected)).await?;
-        parse(provider, key_field, secret.combined, &text).map_err(|e| e.with_provider(provider))
-    }
-
-    fn secret_ref(&self, provider: &str) -> Result<&SecretRef, ApiError> {
-        self.refs.get(provider).ok_or_else(|| {
-            ApiError::new(
+impl FingerprintKey {
+    pub fn new(text: &str) -> Result<Self, ApiError> {
+        let text = text.trim();
+        if text.chars().count() < MIN_FINGERPRINT_KEY_CHARS {
+            return Err(ApiError::new(
                 Code::ConfigurationError,
-                format!("no secret is configured for {provider}"),
-            )
-            .with_provider(provider)
-        })
+                format!("the idempotency fingerprint key must be at least {MIN_FINGERPRINT_KEY_CHARS} characters"),
+            ));
+        }
+        Ok(FingerprintKey(text.into()))
     }
 
-    async fn text(
-        &self,
-        id: &str,
-        rejected: Option<&(dyn Fn(&SecretText) -> bool + Sync)>,
-    ) -> Result<SecretText, ApiError> {
-        let asked_at = Instant::now();
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            match slots.get(id) {
-                Some(slot) => slot.clone(),
-                None => slots.entry(id.to_string()).or_default().clone(),
-            }
-        };
-        // Held across the fetch: one fetch per secret at a time, however many ask.
-        let mut slot = slot.lock().await;
-        if let Some((text, at)) = &slot.good {
-            let fresh = at.elapsed() < self.ttl;
-            let still_rejected = rejected.is_some_and(|refused| refused(text));
-            if fresh && !still_rejected {
-                return Ok(text.clone());
-            }
-        }
-        if let Some((started, result)) = &slot.last_attempt {
-            // A fetch that began after we asked has already answered for us.
-            if *started >= asked_at {
-                if let Err(error) = result {
-                    return self.stale_or(&slot, error.clone());
-                }
-                if let Some((text, _)) = &slot.good {
-                    return Ok(text.clone());
-                }
-            }
-        }
-        let started = Instant::now();
-        match self.source.fetch(id).await {
-            Ok(text) => {
-                let text = SecretText(text.into());
-                slot.good = Some((text.clone(), Instant::now()));
-                slot.last_attempt = Some((started, Ok(())));
-                Ok(text)
-            }
-            Err(error) => {
-                slot.last_attempt = Some((started, Err(error.clone())));
-                self.stale_or(&slot, error)
-            }
-        }
-    }
-
-    /// When a refetch fails, the last good secret serves for `grace` past its TTL.
-    fn stale_or(&self, slot: &Slot, error: ApiError) -> Result<SecretText, ApiError> {
-        match &slot.good {
-            Some((text, at))
-                if error.code == Code::SecretUnavailable
-                    && at.elapsed() < self.ttl + self.grace =>
-            {
-                tracing::warn!(
-                    age_s = at.elapsed().as_secs(),
-                    reason = %error.message,
-                    "Secrets Manager unreachable: using the last good secret within its grace period"
-                );
-                Ok(text.clone())
-            }
-            _ => Err(error),
-        }
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
-/// Reads one provider's entry out of a secret's text (contract section 9): from the
-/// combined secret its object; from a per-provider secret its object, the combined shape,
-/// or the bare key.
-fn parse(
-    provider: &str,
-    key_field: &str,
-    combined: bool,
-    text: &SecretText,
-) -> Result<Secret, ApiError> {
-    let config = |message: String| ApiError::new(Code::ConfigurationError, message);
-    let trimmed = text.0.trim();
-    let json: Option<Value> = serde_json::from_str(trimmed).ok();
-    let entry = match (combined, &json) {
-        (true, None) => return Err(config("the provider secret is not valid JSON".into())),
-        (true, Some(all)) => all
-            .get(provider)
-            .ok_or_else(|| config(format!("the provider secret has no `{provider}` entry")))?,
-        // A per-provider secret may also hold the combined shape.
-        (false, Some(all @ Value::Object(map))) => {
-            map.get(provider).filter(|v| v.is_object()).unwrap_or(all)
-        }
-        (false, _) if trimmed.starts_with('{') => {
-            return Err(config(format!("the {provider} secret is not valid JSON")))
-        }
-        (false, _) if trimmed.is_empty() || trimmed.contains(char::is_whitespace) => {
-            return Err(config(format!(
-                "the {provider} secret is neither a JSON object nor a bare key"
-            )))
-        }
-        (false, _) => return Ok(Secret::new(provider, trimmed, Value::Null)),
-    };
-    let key = entry
-        .get(key_field)
-        .and_then(Value::as_str)
-        .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| {
-            config(format!(
-                "the secret's `{provider}.{key_field}` is missing or empty"
-            ))
-        })?;
-    let mut rest = entry.clone();
-    if let Value::Object(map) = &mut rest {
-        map.remove(key_field);
+impl fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FingerprintKey(***)")
     }
-    Ok(Secret::new(provider, key.trim(), rest))
 }
 
-#[cfg(test)]
-#[path = "secrets_tests.rs"]
-mod tests;
+/// Where the send pipeline reads its secrets: a seam, so that the pipeline's rules are
+/// unit-tested without Secrets Manager.
+pub trait Secrets: Send + Sync {
+    /// Prepares what the first read needs (the SDK client), with no network call.
+    fn prepare(&self) -> BoxFuture<'_, ()>;
+    /// The provider's entry of its secret; `key_field` names its credential.
+    fn secret<'a>(
+        &'a self,
+        provider: &'a str,
+        key_field: &'a str,
+    ) -> BoxFuture<'a, Result<Secret, ApiError>>;
+    /// After the provider refused `rejected`: the entry as it is now, fetched at once.
+    fn refresh<'a>(
+        &'a self,
+        provider: &'a str,
+        key_field: &'a str,
+        rejected: &'a Secret,
+    ) -> BoxFuture<'a, Result<Secret, ApiError>>;
+    /// The idempotency fingerprint's key; `CONFIGURATION_ERROR` when none is configured.
+    fn fingerprint_key(&self) -> BoxFuture<'_, Result<FingerprintKey, ApiError>>;
+}

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
-use wa_dispatch::telemetry::MetricsSink;
+use wa_dispatch::infra::telemetry::MetricsSink;
 use wa_dispatch::{App, Config};
 use wiremock::MockServer;
 
@@ -26,6 +26,8 @@ pub const META_PHONE_NUMBER_ID: &str = "106540352242922";
 /// Phone numbers the tests send to, as national digits that must never be logged whole.
 pub const PHONE_US: &str = "+1 415 555 1234";
 pub const PHONE_ID_NATIONAL: &str = "0812-3456-7890";
+/// The idempotency fingerprint's key in the test secret.
+pub const FINGERPRINT_KEY: &str = "fingerprint-KEY-of-at-least-32-characters-never-logged";
 pub const SECRET_VARIABLE: &str = "variable-value-must-never-be-logged";
 /// Everything the captured output must never contain.
 pub const FORBIDDEN: &[&str] = &[
@@ -33,6 +35,7 @@ pub const FORBIDDEN: &[&str] = &[
     AUTOCALLS_KEY,
     ROTATED_KEY,
     META_TOKEN,
+    FINGERPRINT_KEY,
     SECRET_VARIABLE,
     "4155551234",
     "8123456789",
@@ -116,8 +119,13 @@ impl Default for Options {
 
 pub fn default_secret() -> String {
     json!({"bitbybit": {"api_key": BITBYBIT_KEY}, "autocalls": {"api_key": AUTOCALLS_KEY, "sender_id": 12},
-           "meta": {"access_token": META_TOKEN, "phone_number_id": META_PHONE_NUMBER_ID, "language": "en_US"}})
+           "meta": {"access_token": META_TOKEN, "phone_number_id": META_PHONE_NUMBER_ID, "language": "en_US"},
+           "wa-dispatch": {"fingerprint_key": FINGERPRINT_KEY}})
     .to_string()
+}
+
+pub fn fingerprint_key() -> wa_dispatch::infra::secrets::FingerprintKey {
+    wa_dispatch::infra::secrets::FingerprintKey::new(FINGERPRINT_KEY).unwrap()
 }
 
 fn unique(prefix: &str) -> String {

@@ -1,0 +1,22 @@
+//! What wa-dispatch talks to besides the providers: the AWS SDK configuration, the secrets,
+//! the idempotency records, and the logs and metrics. Each is built lazily, on first use.
+
+pub mod aws;
+pub mod idempotency;
+pub mod secrets;
+pub mod telemetry;
+
+use std::future::Future;
+use tokio::time::Instant;
+
+/// Runs `work` until `until`; past it, answers `late` (a call that did not answer in time),
+/// whatever the call's own timeouts would have done.
+pub async fn bounded<T, E>(
+    until: Instant,
+    late: E,
+    work: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    tokio::time::timeout_at(until, work)
+        .await
+        .unwrap_or(Err(late))
+}

@@ -1,0 +1,319 @@
+//! What an idempotency key's record says, and the record moved along by its owner
+//! (docs/guarantees.md, "Idempotency"): `claimed` (certainly not yet written to the
+//! provider), `sending` (written, or about to be: from here on the message may have been
+//! sent), `done` (the outcome stored). A record that may have been sent never turns back
+//! into "nothing was sent": a stale `sending` answers `DELIVERY_UNKNOWN` for as long as a
+//! stored one would; only a stale `claimed` frees its key.
+
+use super::deadline::{cutoff, Budget};
+use super::outcome::{unknown, unreadable, EarlierAnswer};
+use super::settlement::Decision;
+use crate::error::{ApiError, Code};
+use crate::infra::idempotency::{Change, IdempotencyStore, Record, State, StoreError, VERSION};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// Kept past the invocation's deadline on a live record, for clock differences between the
+/// instance that wrote it and one that reads it.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// What a claim on a key found.
+pub(super) enum Claim {
+    /// The key is ours: send, then `finish`.
+    Fresh(Ticket),
+    /// An earlier request with this key decided the answer (a replay, or `DELIVERY_UNKNOWN`).
+    Earlier(EarlierAnswer),
+}
+
+/// Proof that this invocation wrote the record: only its owner may move it on.
+pub(super) struct Ticket {
+    id: String,
+    owner: String,
+    state: State,
+}
+
+/// The record's id of `key` used by `scope`: a digest of whose key it is and the key, so that two callers' keys
+/// never meet and the table holds no caller's text.
+pub fn record_id(scope: &str, key: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(scope.as_bytes())
+        .chain_update([0])
+        .chain_update(key.as_bytes())
+        .finalize();
+    hex(&digest)
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) struct KeyGuard<'a> {
+    store: &'a dyn IdempotencyStore,
+    ttl: Duration,
+    unknown_ttl: Duration,
+}
+
+impl<'a> KeyGuard<'a> {
+    pub fn new(store: &'a dyn IdempotencyStore, ttl: Duration, unknown_ttl: Duration) -> Self {
+        KeyGuard {
+            store,
+            ttl,
+            unknown_ttl,
+        }
+    }
+
+    /// Writes this invocation's record for `id`, `sending` when the send starts at once,
+    /// else `claimed`; or says what an earlier record decides.
+    pub async fn claim(
+        &self,
+        id: &str,
+        fingerprint: &str,
+        sending: bool,
+        budget: Budget,
+    ) -> Result<Claim, ApiError> {
+        let state = if sending {
+            State::Sending
+        } else {
+            State::Claimed
+        };
+        let work = async {
+            // A record may vanish between the failed put and the read (its key freed after a
+            // certain refusal): then the put is worth one more try.
+            for _ in 0..2 {
+                let now = epoch_now();
+                let record = Record {
+                    id: id.to_string(),
+                    fingerprint: fingerprint.to_string(),
+                    owner: format!("{:016x}", fastrand::u64(..)),
+                    state: Some(state),
+                    lease_until: lease_until(now, budget.deadline),
+                    expires_at: self.expiry(state, now, budget.deadline),
+                    http_status: None,
+                    answer: None,
+                    version: Some(VERSION),
+                };
+                if self
+                    .store
+                    .put_new(&record, now)
+                    .await
+                    .map_err(unavailable)?
+                {
+                    return Ok(Claim::Fresh(Ticket {
+                        id: record.id,
+                        owner: record.owner,
+                        state,
+                    }));
+                }
+                match self.store.get(id).await.map_err(unavailable)? {
+                    Some(earlier) if earlier.expires_at >= now => {
+                        return decide(&earlier, fingerprint, now).map(Claim::Earlier)
+                    }
+                    _ => continue,
+                }
+            }
+            Err(in_flight())
+        };
+        crate::infra::bounded(cutoff(budget.deadline), late(), work).await
+    }
+
+    /// Marks a claimed record as sending, just before the first byte of the first attempt:
+    /// if this fails, nothing was sent.
+    pub async fn mark_sending(&self, ticket: &mut Ticket, budget: Budget) -> Result<(), ApiError> {
+        if ticket.state != State::Claimed {
+            return Ok(());
+        }
+        let now = epoch_now();
+        let change = Change {
+            state: State::Sending,
+            lease_until: lease_until(now, budget.deadline),
+            expires_at: self.expiry(State::Sending, now, budget.deadline),
+            answer: None,
+        };
+        let work = async {
+            match self.store.update(&ticket.id, &ticket.owner, &change).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(ApiError::new(
+                    Code::IdempotencyConflict,
+                    "the idempotency record was taken over before sending; nothing was sent",
+                )),
+                Err(error) => Err(unavailable(error)),
+            }
+        };
+        crate::infra::bounded(cutoff(budget.deadline), late(), work).await?;
+        ticket.state = State::Sending;
+        Ok(())
+    }
+
+    /// Stores the outcome or frees the key, as `decision` says, retrying within the time
+    /// kept for it. When it cannot be done the record stays as it is: a `sending` one then
+    /// answers `DELIVERY_UNKNOWN` to every repeat, a `claimed` one frees its key when its
+    /// lease ends. Either way the caller gets the real answer.
+    /// `answer` is the outcome's HTTP status and the document kept for replays.
+    pub async fn finish(
+        &self,
+        ticket: Ticket,
+        decision: Decision,
+        answer: (u16, String),
+        budget: Budget,
+    ) {
+        let change = match decision {
+            Decision::Store { ttl } => {
+                let now = epoch_now();
+                Some(Change {
+                    state: State::Done,
+                    lease_until: now,
+                    expires_at: now + ttl.as_secs(),
+                    answer: Some(answer),
+                })
+            }
+            Decision::Release => None,
+        };
+        let work = async {
+            let mut pause = Duration::from_millis(25);
+            loop {
+                let done = match &change {
+                    Some(change) => self.store.update(&ticket.id, &ticket.owner, change).await,
+                    None => self.store.delete(&ticket.id, &ticket.owner).await,
+                };
+                match done {
+                    // `false`: another owner holds the record now (ours had expired): nothing
+                    // of ours is left to move.
+                    Ok(_) => return Ok(()),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "the idempotency record was not finished; retrying");
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                    }
+                }
+            }
+        };
+        if crate::infra::bounded(budget.settle_by(), (), work)
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                stored = change.is_some(),
+                state = ticket.state.as_str(),
+                "the idempotency record was not finished: a repeat of its key answers DELIVERY_UNKNOWN (sending) or waits for its lease to end (claimed)"
+            );
+        }
+    }
+
+    fn expiry(&self, state: State, now: u64, deadline: Instant) -> u64 {
+        match state {
+            // A claimed record that was never moved on frees its key once its lease ends.
+            State::Claimed => lease_until(now, deadline),
+            // One that may have been sent is kept as long as a stored DELIVERY_UNKNOWN.
+            State::Sending => now + self.unknown_ttl.as_secs(),
+            State::Done => now + self.ttl.as_secs(),
+        }
+    }
+}
+
+/// What a live record held by an earlier request decides for this one.
+fn decide(earlier: &Record, fingerprint: &str, now: u64) -> Result<EarlierAnswer, ApiError> {
+    if earlier.fingerprint != fingerprint {
+        return Err(ApiError::new(
+            Code::IdempotencyConflict,
+            "this idempotency key was used with a different request",
+        ));
+    }
+    let live = earlier.lease_until >= now;
+    match earlier.state {
+        Some(State::Done) => Ok(stored(earlier)),
+        Some(State::Claimed) => Err(in_flight()),
+        Some(State::Sending) | None if live => Err(in_flight()),
+        Some(State::Sending) => Ok(EarlierAnswer::Unknown(unknown(
+            "an earlier request with this idempotency key may have reached the provider, and its outcome was never recorded",
+        ))),
+        None => Ok(EarlierAnswer::Unknown(unreadable())),
+    }
+}
+
+fn stored(earlier: &Record) -> EarlierAnswer {
+    let document = earlier
+        .answer
+        .as_deref()
+        .filter(|_| earlier.version == Some(VERSION))
+        .and_then(|text| serde_json::from_str::<Value>(text).ok());
+    match (earlier.http_status, document) {
+        (Some(http_status), Some(document)) => EarlierAnswer::Stored {
+            http_status,
+            document,
+        },
+        _ => EarlierAnswer::Unknown(unreadable()),
+    }
+}
+
+fn in_flight() -> ApiError {
+    ApiError::new(
+        Code::IdempotencyConflict,
+        "a request with this idempotency key is still in flight",
+    )
+}
+
+fn late() -> ApiError {
+    ApiError::new(
+        Code::IdempotencyUnavailable,
+        "DynamoDB did not answer in time; nothing was sent",
+    )
+}
+
+/// Any DynamoDB failure (unreachable, throttled, no table, no right) refuses the send.
+fn unavailable(error: StoreError) -> ApiError {
+    ApiError::new(
+        Code::IdempotencyUnavailable,
+        format!("the idempotency table {}; nothing was sent", error.reason),
+    )
+}
+
+/// The epoch second until which the invocation that writes a record `now` may still be at
+/// work on it: never before its deadline (rounded up, plus a margin for clocks).
+fn lease_until(now: u64, deadline: Instant) -> u64 {
+    let left = deadline.saturating_duration_since(Instant::now());
+    lease_after(Duration::from_secs(now), left)
+}
+
+fn lease_after(now: Duration, left: Duration) -> u64 {
+    (now + left + LEASE_MARGIN).as_secs() + 1
+}
+
+pub(super) fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_outlives_its_invocation_whatever_the_fractions() {
+        for (now_ms, left_ms) in [(100_900, 2_500), (100_000, 0), (100_999, 999), (5, 29_999)] {
+            let (now, left) = (
+                Duration::from_millis(now_ms),
+                Duration::from_millis(left_ms),
+            );
+            let deadline = now + left;
+            let until = lease_after(now, left);
+            // A record's lease has ended once `lease_until < epoch seconds now`.
+            assert!(
+                Duration::from_secs(until + 1) >= deadline + LEASE_MARGIN,
+                "{now_ms} + {left_ms}: until {until}"
+            );
+        }
+    }
+
+    #[test]
+    fn record_ids_are_scoped_digests() {
+        let a = record_id("iam:arn:a", "k-1");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, record_id("iam:arn:b", "k-1"));
+        assert_ne!(record_id("ab", "c"), record_id("a", "bc"));
+        assert!(!a.contains("k-1"));
+    }
+}
