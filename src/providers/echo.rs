@@ -48,6 +48,10 @@ impl Provider for Echo {
     }
 
     fn parse(&self, input: &Input<'_>) -> Result<Box<dyn Message>, ApiError> {
+        // A bug on demand, for the tests that show one send's panic fails only itself.
+        if input.template.and_then(Value::as_str) == Some("sim_panic") {
+            panic!("echo was asked to panic");
+        }
         let template = match input.template {
             Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
             _ => {
@@ -183,5 +187,51 @@ mod tests {
                    "body": {"to": "+14155550100", "template": "hello", "values": ["Ana"]}})
         );
         assert_eq!(answer["http_status"], 200);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_entry_or_record_fails_only_itself() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "e-1"})))
+            .mount(&server)
+            .await;
+        let app = app(&server).await;
+        let entry = |i: usize| {
+            let mut body = send();
+            if i == 4 {
+                body["template"] = json!("sim_panic");
+            }
+            body
+        };
+        let text = std::fs::read_to_string(format!(
+            "{}/events/http-api-v2.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut http: Value = serde_json::from_str(&text).unwrap();
+        http["rawPath"] = json!("/v1/messages/batch");
+        http["body"] =
+            json!(json!({"messages": (0..10).map(entry).collect::<Vec<_>>()}).to_string());
+        http["isBase64Encoded"] = json!(false);
+        let answer = invoke(&app, http).await;
+        let document: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+        let statuses: Vec<u64> = document["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["http_status"].as_u64().unwrap())
+            .collect();
+        assert_eq!(statuses, [200, 200, 200, 200, 500, 200, 200, 200, 200, 200]);
+        assert_eq!(document["results"][4]["error"]["code"], "INTERNAL");
+        let records: Vec<Value> = (0..10)
+            .map(|i| json!({"messageId": format!("m-{i}"), "eventSource": "aws:sqs", "body": entry(i).to_string()}))
+            .collect();
+        let sqs = invoke(&app, json!({"Records": records})).await;
+        assert_eq!(
+            sqs,
+            json!({"batchItemFailures": [{"itemIdentifier": "m-4"}]})
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 18);
     }
 }

@@ -232,7 +232,6 @@ fn every_error_code_maps_as_the_contract_says() {
         (131049, "PROVIDER_REJECTED", true),
         (132069, "PROVIDER_REJECTED", true),
         (131064, "PROVIDER_REJECTED", true),
-        (987654, "PROVIDER_REJECTED", false),
     ];
     for &(code, ours, retryable) in cases {
         for status in [400, 200, 500] {
@@ -262,6 +261,52 @@ fn every_error_code_maps_as_the_contract_says() {
             );
         }
     }
+    // A code Meta does not document: a refusal (retryable as Meta's `is_transient` says),
+    // except on a 5xx, where it is a server error after which the message may have been sent.
+    for status in [400, 200] {
+        let body =
+            r#"{"error":{"message":"(#987654) title","code":987654,"fbtrace_id":"Az8or2yhq"}}"#;
+        let err = Meta
+            .interpret(&answer(status, body), &Redact::none())
+            .unwrap_err();
+        assert_eq!(
+            (err.code.as_str(), err.is_retryable(), err.maybe_sent),
+            ("PROVIDER_REJECTED", false, false)
+        );
+    }
+    for code in [1, 2, 987654] {
+        let body =
+            format!(r#"{{"error":{{"message":"retry later","code":{code},"is_transient":true}}}}"#);
+        let err = Meta
+            .interpret(&answer(500, &body), &Redact::none())
+            .unwrap_err();
+        assert_eq!(
+            (
+                err.code.as_str(),
+                err.maybe_sent,
+                err.provider_code.as_deref()
+            ),
+            (
+                "PROVIDER_UNAVAILABLE",
+                true,
+                Some(code.to_string().as_str())
+            ),
+            "{code}"
+        );
+    }
+    let transient = r#"{"error":{"message":"later","code":987654,"is_transient":true}}"#;
+    assert!(Meta
+        .interpret(&answer(400, transient), &Redact::none())
+        .unwrap_err()
+        .is_retryable());
+    // 131056 is answered at once with Meta's least wait.
+    let pair = r#"{"error":{"message":"pair rate","code":131056}}"#;
+    assert_eq!(
+        Meta.interpret(&answer(400, pair), &Redact::none())
+            .unwrap_err()
+            .retry_after,
+        Some(6)
+    );
 }
 
 #[test]
@@ -271,7 +316,8 @@ fn tokens_are_refused_and_throttling_signalled_by_code() {
     assert!(Meta.key_refused(&answer(401, &body(0))));
     assert!(!Meta.key_refused(&answer(401, &body(10))));
     assert!(Meta.throttled(&answer(400, &body(130429))));
-    assert!(Meta.throttled(&answer(400, &body(131056))));
+    // One recipient, too often: Meta's wait is longer than any invocation, so never waited.
+    assert!(!Meta.throttled(&answer(400, &body(131056))));
     assert!(!Meta.throttled(&answer(429, &body(100))));
 }
 

@@ -303,6 +303,7 @@ async fn a_configuration_error_under_a_key_frees_it_once_the_operator_fixes_the_
     let t = TestApp::with(Options {
         vars: vec![("IDEMPOTENCY_TABLE", table)],
         secret: Some(json!({"bitbybit": {"api_key": BITBYBIT_KEY}}).to_string()),
+        ..Options::default()
     })
     .await;
     provider_answers(

@@ -2,6 +2,7 @@
 //! wiremock, Secrets Manager by moto in server mode.
 
 mod architecture;
+mod callers;
 mod concurrency;
 mod delivery;
 mod errors;
@@ -19,3 +20,4 @@ mod secrets;
 mod simulator;
 mod startup;
 mod support;
+mod together;

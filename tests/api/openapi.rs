@@ -464,7 +464,12 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
     let secret = (scenario.setup == Setup::NoAutocalls)
         .then(|| json!({"bitbybit": {"api_key": BITBYBIT_KEY}}).to_string())
         .or(Some(default_secret()));
-    let t = TestApp::with(Options { vars, secret }).await;
+    let t = TestApp::with(Options {
+        vars,
+        secret,
+        ..Options::default()
+    })
+    .await;
     let bitbybit_accepts = json!({"data": {"messageId2": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjQ2", "timestamp": "2026-01-15T14:00:00Z"}});
     let answers: Vec<(&MockServer, u16, Value)> = match &scenario.stub {
         Stub::None => vec![],

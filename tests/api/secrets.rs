@@ -165,6 +165,7 @@ async fn a_local_secrets_file_replaces_secrets_manager() {
     let t = TestApp::with(Options {
         vars: vec![("PROVIDER_SECRETS_FILE", dir.display().to_string())],
         secret: None,
+        ..Options::default()
     })
     .await;
     autocalls_accepts(&t).await;

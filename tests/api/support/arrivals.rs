@@ -53,6 +53,11 @@ impl Arrivals {
             .collect()
     }
 
+    /// When each request arrived, in order.
+    pub fn times(&self) -> Vec<Instant> {
+        self.0.lock().unwrap().iter().map(|(t, _)| *t).collect()
+    }
+
     /// The most arrivals inside any one-second window.
     pub fn busiest_second(&self) -> usize {
         let times: Vec<Instant> = self.0.lock().unwrap().iter().map(|(t, _)| *t).collect();

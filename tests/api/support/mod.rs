@@ -4,6 +4,7 @@
 
 pub mod arrivals;
 pub mod aws;
+pub mod faulty_aws;
 pub mod function;
 pub mod hostile;
 pub mod runtime;
@@ -106,6 +107,8 @@ pub struct TestApp {
 pub struct Options {
     pub vars: Vec<(&'static str, String)>,
     pub secret: Option<String>,
+    /// Another AWS endpoint for the function (a fault proxy in front of moto).
+    pub aws_endpoint: Option<String>,
 }
 
 impl Default for Options {
@@ -113,6 +116,7 @@ impl Default for Options {
         Options {
             vars: vec![],
             secret: Some(default_secret()),
+            aws_endpoint: None,
         }
     }
 }
@@ -162,7 +166,7 @@ impl TestApp {
         ]);
         vars.extend(options.vars);
         let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
-        config.aws_endpoint_url = Some(aws.url.clone());
+        config.aws_endpoint_url = Some(options.aws_endpoint.clone().unwrap_or(aws.url.clone()));
         let metrics: Arc<Mutex<Vec<String>>> = Arc::default();
         let app = App::with_metrics(config, MetricsSink::Buffer(metrics.clone()));
         TestApp {

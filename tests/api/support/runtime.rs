@@ -126,6 +126,25 @@ impl Runtime {
             .expect("answer channel")
     }
 
+    /// Queues `event` without waiting for its answer (which comes, if ever, on the receiver).
+    pub fn invoke_later(&self, event: Value, timeout: Duration) -> oneshot::Receiver<Answer> {
+        let id = format!("invoke-{}", self.next_id.fetch_add(1, Ordering::SeqCst));
+        let (tx, rx) = oneshot::channel();
+        self.state.waiting.lock().unwrap().insert(id.clone(), tx);
+        self.state
+            .queue
+            .lock()
+            .unwrap()
+            .push_back((id, event, timeout));
+        self.state.ready.notify_one();
+        rx
+    }
+
+    /// Kills the function process, as Lambda does when an instance dies.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// `true` while the function process lives.
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
