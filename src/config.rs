@@ -47,6 +47,9 @@ pub struct Config {
     /// Where the idempotency fingerprint's key lives: `FINGERPRINT_SECRET_ID`, else the
     /// combined provider secret (its `"wa-dispatch"` entry).
     pub fingerprint_secret: Option<SecretRef>,
+    /// `IDEMPOTENCY_LEGACY_LOOKUP`: whether a claim also looks for a live record an earlier
+    /// version wrote under the bare key (before keys were scoped per caller).
+    pub idempotency_legacy_lookup: bool,
     /// The least time a provider attempt starts with (`MIN_ATTEMPT_MS`, at most
     /// `PROVIDER_TIMEOUT_MS`).
     pub min_attempt: Duration,
@@ -210,6 +213,16 @@ impl Config {
                 31_536_000,
             )?),
             fingerprint_secret,
+            idempotency_legacy_lookup: match var("IDEMPOTENCY_LEGACY_LOOKUP").as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(_) => {
+                    return Err(ConfigError {
+                        variable: "IDEMPOTENCY_LEGACY_LOOKUP",
+                        problem: "must be true or false".into(),
+                    })
+                }
+            },
             direct_failures: match var("DIRECT_FAILURES").as_deref() {
                 None | Some("answer") => DirectFailures::Answer,
                 Some("error") => DirectFailures::Error,

@@ -71,6 +71,7 @@ impl<'a> KeyGuard<'a> {
         id: &str,
         fingerprint: &str,
         sending: bool,
+        legacy_id: Option<&str>,
         budget: Budget,
     ) -> Result<Claim, ApiError> {
         let state = if sending {
@@ -94,12 +95,27 @@ impl<'a> KeyGuard<'a> {
                     answer: None,
                     version: Some(VERSION),
                 };
-                if self
-                    .store
-                    .put_new(&record, now)
-                    .await
-                    .map_err(unavailable)?
-                {
+                // Read side by side with the claim: a record an earlier version wrote under the
+                // bare key (before keys were scoped), still live, means this key was used.
+                let legacy = async {
+                    match legacy_id {
+                        Some(id) => self
+                            .store
+                            .get(id)
+                            .await
+                            .map(|r| r.filter(|r| r.state.is_none() && r.expires_at >= now)),
+                        None => Ok(None),
+                    }
+                };
+                let (written, legacy) = tokio::join!(self.store.put_new(&record, now), legacy);
+                if written.map_err(unavailable)? {
+                    if legacy.map_err(unavailable)?.is_some() {
+                        let _ = self.store.delete(&record.id, &record.owner).await;
+                        return Err(ApiError::new(
+                            Code::IdempotencyConflict,
+                            "this idempotency key was used by an earlier version of wa-dispatch within its TTL; nothing was sent",
+                        ));
+                    }
                     return Ok(Claim::Fresh(Ticket {
                         id: record.id,
                         owner: record.owner,

@@ -53,6 +53,8 @@ pub struct Sender {
     min_attempt: Duration,
     ttl: Duration,
     unknown_ttl: Duration,
+    /// Whether a claim also looks for a record of an earlier version under the bare key.
+    legacy_lookup: bool,
     /// Done once, by the first send (`Sender::cold_start_work`).
     cold_start: OnceCell<()>,
 }
@@ -82,6 +84,7 @@ impl Sender {
             min_attempt: config.min_attempt,
             ttl: config.idempotency_ttl,
             unknown_ttl: config.idempotency_unknown_ttl,
+            legacy_lookup: config.idempotency_legacy_lookup,
             cold_start: OnceCell::new(),
         }
     }
@@ -142,7 +145,9 @@ impl Sender {
         let fingerprint = request.fingerprint(&fingerprint_key);
         // A send that may start at once is marked as sending by its claim; one that waits
         // for its slot is claimed first, so that a repeat meanwhile is told it is in flight.
-        let claimed = Box::pin(guard.claim(&id, &fingerprint, prepared.starts_now(), budget)).await;
+        let legacy = self.legacy_lookup.then_some(key);
+        let claimed =
+            Box::pin(guard.claim(&id, &fingerprint, prepared.starts_now(), legacy, budget)).await;
         let mut ticket = match claimed {
             Ok(Claim::Fresh(ticket)) => ticket,
             Ok(Claim::Earlier(answer)) => {

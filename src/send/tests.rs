@@ -374,3 +374,33 @@ async fn without_a_fingerprint_key_a_keyed_send_is_a_configuration_error() {
     assert_eq!(h.sent().await, 0);
     assert!(h.store.calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_live_record_an_earlier_version_wrote_under_the_bare_key_is_a_conflict() {
+    let h = harness().await;
+    h.answers(ok()).await;
+    // The earlier version's record: the bare key as its id, no state of ours.
+    h.store.insert(Record {
+        id: "k".into(),
+        fingerprint: String::new(),
+        owner: String::new(),
+        state: None,
+        lease_until: 0,
+        expires_at: epoch_now() + 3600,
+        http_status: None,
+        answer: None,
+        version: None,
+    });
+    assert_eq!(code(&h.send("k").await), Some(Code::IdempotencyConflict));
+    assert!(
+        h.store
+            .record(&super::claim::record_id("test", "k"))
+            .is_none(),
+        "ours released"
+    );
+    assert_eq!(h.sent().await, 0);
+    let off = harness_with(&[("IDEMPOTENCY_LEGACY_LOOKUP", "false")], true).await;
+    off.answers(ok()).await;
+    off.store.insert(h.store.record("k").unwrap());
+    assert!(off.send("k").await.result.is_ok());
+}

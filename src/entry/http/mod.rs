@@ -36,13 +36,19 @@ pub async fn handle(request: &Request, invocation: &Invocation, app: &App) -> Re
         .to_string();
     let span = request_span(&invocation.request_id, &request_id);
     let invocation = invocation.with_id(&request_id);
-    respond(request, &invocation, app, started)
+    respond(ROUTES, request, &invocation, app, started)
         .instrument(span)
         .await
         .into_response(&request_id)
 }
 
-async fn respond(request: &Request, invocation: &Invocation, app: &App, started: Instant) -> Reply {
+async fn respond(
+    routes: &'static [Route],
+    request: &Request,
+    invocation: &Invocation,
+    app: &App,
+    started: Instant,
+) -> Reply {
     let request_id = &invocation.request_id;
     let method = request.method().as_str();
     let raw_path = request.raw_http_path();
@@ -55,8 +61,8 @@ async fn respond(request: &Request, invocation: &Invocation, app: &App, started:
     let caller = Caller::of(context);
     let name = caller.name.as_deref();
     let found = path::route_path(raw_path, stage, app.config.base_path.as_deref())
-        .and_then(|path| routes::find(ROUTES, path));
-    let Some((route, _params)) = found else {
+        .and_then(|path| routes::find(routes, path));
+    let Some((route, params)) = found else {
         let error = ApiError::new(
             Code::NotFound,
             format!(
@@ -89,6 +95,7 @@ async fn respond(request: &Request, invocation: &Invocation, app: &App, started:
         app,
         request,
         invocation,
+        params,
         body,
         caller: &caller,
         started,
@@ -153,4 +160,66 @@ fn json_text<'a>(call: &Call<'a>) -> Result<&'a str, ApiError> {
             "the body is not valid JSON: it is not UTF-8 text",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reply::ReplyBody;
+    use super::*;
+    use crate::infra::secrets::Fixed;
+    use crate::infra::telemetry::MetricsSink;
+    use futures_util::future::BoxFuture;
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use serde_json::json;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn echo_name<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
+        Box::pin(async move { Reply::json(200, json!({"name": call.param("name")})) })
+    }
+
+    /// The routes with one more: a route is one line and its handler.
+    static WITH_TEST_ROUTE: &[Route] = &[
+        Route { path: "/v1/messages", methods: ROUTES[0].methods, body_limit: MAX_BODY },
+        Route { path: "/v1/test/{name}", methods: &[("GET", echo_name)], body_limit: 0 },
+    ];
+
+    async fn call(method: &str, path: &str, stage: Option<&str>) -> Reply {
+        let config = crate::Config::from_lookup(|k| (k == "PROVIDER_SECRET_ID").then(|| "s".into())).unwrap();
+        let app = App::with_parts(config, MetricsSink::Buffer(Arc::default()), Arc::new(Fixed::default()), None);
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.stage = stage.map(str::to_string);
+        let request = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(format!("https://example.com{path}"))
+            .body(Body::Empty)
+            .unwrap()
+            .with_request_context(RequestContext::ApiGatewayV2(context))
+            .with_raw_http_path(path);
+        let invocation = Invocation::new("r-1", Duration::from_secs(5));
+        respond(WITH_TEST_ROUTE, &request, &invocation, &app, Instant::now()).await
+    }
+
+    fn document(reply: &Reply) -> &serde_json::Value {
+        match &reply.body {
+            ReplyBody::Json(document) => document,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_route_added_in_one_line_answers_and_keeps_the_method_stage_and_path_rules() {
+        let found = call("GET", "/v1/test/abc", None).await;
+        assert_eq!((found.status, document(&found)), (200, &json!({"name": "abc"})));
+        let staged = call("GET", "/prod/v1/test/abc", Some("prod")).await;
+        assert_eq!(staged.status, 200);
+        let other = call("POST", "/v1/test/abc", None).await;
+        assert_eq!(other.status, 405);
+        assert_eq!(document(&other)["error"]["code"], "METHOD_NOT_ALLOWED");
+        assert!(other.headers.contains(&("allow", "GET".to_string())));
+        let lower = call("get", "/v1/test/abc", None).await;
+        assert_eq!(lower.status, 405);
+        for path in ["/v1/test/abc/", "/x/v1/test/abc", "/v1/test", "/v1//test/abc"] {
+            assert_eq!(call("GET", path, Some("prod")).await.status, 404, "{path}");
+        }
+    }
 }

@@ -18,6 +18,8 @@ pub struct Call<'a> {
     pub app: &'a App,
     pub request: &'a Request,
     pub invocation: &'a Invocation,
+    /// The route's path parameters, by name (`provider` of `/v1/webhooks/{provider}`).
+    pub params: Vec<(&'static str, &'a str)>,
     /// The body as it arrived (base64 already decoded), within the route's limit.
     pub body: &'a [u8],
     pub caller: &'a Caller,
@@ -25,6 +27,10 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         header(self.request, name)
     }
