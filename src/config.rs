@@ -233,15 +233,21 @@ impl Config {
                     })
                 }
             },
-            log_format: match var("LOG_FORMAT").as_deref() {
-                None | Some("json") => LogFormat::Json,
-                Some("text") => LogFormat::Text,
-                Some(_) => {
-                    return Err(ConfigError {
-                        variable: "LOG_FORMAT",
-                        problem: "must be json or text".into(),
-                    })
-                }
+            // Lambda's logging configuration (`AWS_LAMBDA_LOG_FORMAT`, `JSON` or `Text`) wins
+            // over ours, as the runtime's own setup lets it.
+            log_format: match var("AWS_LAMBDA_LOG_FORMAT").map(|f| f.to_ascii_lowercase()) {
+                Some(format) if format == "json" => LogFormat::Json,
+                Some(format) if format == "text" => LogFormat::Text,
+                _ => match var("LOG_FORMAT").as_deref() {
+                    None | Some("json") => LogFormat::Json,
+                    Some("text") => LogFormat::Text,
+                    Some(_) => {
+                        return Err(ConfigError {
+                            variable: "LOG_FORMAT",
+                            problem: "must be json or text".into(),
+                        })
+                    }
+                },
             },
             base_path: match var("BASE_PATH") {
                 Some(path) => {

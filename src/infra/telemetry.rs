@@ -70,18 +70,31 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     clean(&text, 500)
 }
 
-/// Installs the global subscriber: `RUST_LOG` (default `info`), `LOG_FORMAT` json or text.
-/// Whatever `RUST_LOG` asks, other crates log at `info` at most: at `debug` and `trace` the
+/// Installs the global subscriber: `AWS_LAMBDA_LOG_LEVEL` (Lambda's logging configuration)
+/// or else `RUST_LOG` (default `info`), as the runtime's own setup reads them; the format
+/// is the configuration's. Whatever they ask, other crates log at `info` at most: at `debug` and `trace` the
 /// runtime, the AWS SDK and the HTTP stack print events, headers and bodies (an
 /// `Authorization` JWT, a `SecretString`, a DynamoDB item, a provider request).
 pub fn init(format: LogFormat) -> Result<(), String> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{filter::FilterExt, Layer};
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec)
-            .map_err(|e| format!("configuration: RUST_LOG is not a log filter: {e}"))?,
-        _ => EnvFilter::new("info"),
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .filter(|l| !l.trim().is_empty())
+        .map(|level| match level.trim().to_ascii_lowercase().as_str() {
+            // Lambda's levels: TRACE, DEBUG, INFO, WARN, ERROR, FATAL.
+            "fatal" => "error".to_string(),
+            other => other.to_string(),
+        });
+    let (variable, spec) = match lambda_level {
+        Some(level) => ("AWS_LAMBDA_LOG_LEVEL", level),
+        None => ("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_default()),
+    };
+    let filter = match spec.trim() {
+        "" => EnvFilter::new("info"),
+        spec => EnvFilter::try_new(spec)
+            .map_err(|e| format!("configuration: {variable} is not a log filter: {e}"))?,
     };
     let filter = filter.and(tracing_subscriber::filter::filter_fn(
         never_verbose_elsewhere,

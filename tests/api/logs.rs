@@ -328,3 +328,31 @@ async fn every_line_of_a_request_carries_the_callers_request_id_warnings_include
         "{total} {provider}"
     );
 }
+
+#[tokio::test]
+async fn lambdas_log_level_and_format_are_honoured() {
+    use crate::support::function::Launch;
+    use std::time::Duration;
+    setup();
+    let autocalls = wiremock::MockServer::start().await;
+    answer_every_post(&autocalls, ResponseTemplate::new(200).set_body_json(autocalls_success())).await;
+    // Lambda's logging configuration in text: the request line is written, not as JSON.
+    let text = Launch::new()
+        .var("AUTOCALLS_BASE_URL", autocalls.uri())
+        .var("AWS_LAMBDA_LOG_FORMAT", "Text")
+        .start()
+        .await;
+    text.invoke(fixture("direct.json"), Duration::from_secs(10)).await.unwrap();
+    let output = text.output();
+    assert!(output.contains("request finished"), "{output}");
+    assert!(json_lines(&output).iter().all(|l| l.get("message").is_none()), "{output}");
+    // At ERROR, over RUST_LOG's info, no request line (an info line) is written.
+    let quiet = Launch::new()
+        .var("AUTOCALLS_BASE_URL", autocalls.uri())
+        .var("RUST_LOG", "info")
+        .var("AWS_LAMBDA_LOG_LEVEL", "ERROR")
+        .start()
+        .await;
+    quiet.invoke(fixture("direct.json"), Duration::from_secs(10)).await.unwrap();
+    assert!(!quiet.output().contains("request finished"), "{}", quiet.output());
+}
