@@ -76,6 +76,10 @@ class Run:
         """How many times the watcher has started the function so far."""
         return self.log().count("Running `target/debug/wa-dispatch`")
 
+    def check_true(self, what, ok):
+        print(("ok     " if ok else "FAILED ") + what)
+        self.failed += 0 if ok else 1
+
     def answer(self, command, timeout=900):
         run = subprocess.run(["bash", "-c", command], cwd=ROOT, env=self.env, capture_output=True, text=True,
                              timeout=timeout)
@@ -128,6 +132,14 @@ def main():
     run = Run(log.name)
     try:
         assert wait_for(9000, 900) and wait_for(9100, 60), "run-local.sh did not start:\n" + run.log()[-3000:]
+        # 0. The run command talks to its user: a first line at once, then each step named in
+        # order, and it installs only the run's own tool.
+        lines = run.log().splitlines()
+        run.check_true("the run's first line says what it runs", bool(lines) and lines[0].startswith("wa-dispatch local run:"))
+        steps = [next((i for i, l in enumerate(lines) if l.startswith(f"[{n}/3]")), None) for n in (1, 2, 3)]
+        run.check_true("each step of the run is announced, in order", None not in steps and steps == sorted(steps))
+        wanted = [l.split("==")[0].strip() for l in open(os.path.join(ROOT, "scripts", "requirements-run.txt")) if "==" in l]
+        run.check_true("the run installs only cargo-lambda", wanted == ["cargo-lambda"])
         # 1. The function is built on the first request: this one waits for that build.
         assert run.starts() == 0, "the function was already running"
         run.check("a request during the first build", health, run.answer(HEALTH))

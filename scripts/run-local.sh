@@ -4,10 +4,15 @@
 # function under `cargo lambda watch` on port 9000. No AWS account, no real provider.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH"
 sim_addr="${SIMULATOR_ADDR:-127.0.0.1:9100}"
-cargo build --quiet --locked --example simulator
+port="${INVOKE_PORT:-9000}"
+echo "wa-dispatch local run: the simulator on $sim_addr, the function on 127.0.0.1:$port."
+echo "The first run installs cargo-lambda and builds the simulator and the function: about 5 to 10 minutes; later runs start in seconds."
+echo "[1/3] cargo-lambda in .venv"
+bash scripts/setup.sh run
+export PATH="$PWD/.venv/bin:$PATH"
+echo "[2/3] building and starting the provider simulator (cargo build --example simulator)"
+cargo build --locked --example simulator
 target/debug/examples/simulator "$sim_addr" &
 sim_pid=$!
 trap 'kill $sim_pid 2>/dev/null || true' EXIT INT TERM
@@ -15,4 +20,6 @@ exec_env="PROVIDER_SECRETS_FILE=$PWD/local/secrets.json"
 exec_env+=",BITBYBIT_BASE_URL=http://$sim_addr/bitbybit,AUTOCALLS_BASE_URL=http://$sim_addr/autocalls"
 exec_env+=",META_BASE_URL=http://$sim_addr/meta/v25.0"
 exec_env+=",LOG_FORMAT=${LOG_FORMAT:-text},AWS_REGION=us-east-1"
-cargo lambda watch --locked --invoke-address 127.0.0.1 --invoke-port "${INVOKE_PORT:-9000}" --env-vars "$exec_env"
+echo "[3/3] serving the function with cargo lambda watch on 127.0.0.1:$port: it is built on the first request, which waits for the build (a few minutes the first time)"
+echo "      try: curl -s http://localhost:$port/lambda-url/wa-dispatch/v1/health"
+cargo lambda watch --locked --invoke-address 127.0.0.1 --invoke-port "$port" --env-vars "$exec_env"

