@@ -52,6 +52,13 @@ impl Provider for Echo {
         if input.template.and_then(Value::as_str) == Some("sim_panic") {
             panic!("echo was asked to panic");
         }
+        if let Some(unknown) = input.block.and_then(|b| b.keys().next()) {
+            let field = format!("{NAME}.{}", crate::error::field_name(unknown));
+            return Err(ApiError::invalid(
+                &field,
+                format!("unknown field `{field}`"),
+            ));
+        }
         let template = match input.template {
             Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
             _ => {

@@ -9,7 +9,7 @@
 mod answers;
 mod autocalls;
 mod bitbybit;
-#[cfg(test)]
+#[cfg(any(test, feature = "test-providers"))]
 mod echo;
 mod meta;
 mod redact;
@@ -31,7 +31,7 @@ pub static REGISTRY: &[&dyn Provider] = &[
     &bitbybit::Bitbybit,
     &autocalls::Autocalls,
     &meta::Meta,
-    #[cfg(test)]
+    #[cfg(any(test, feature = "test-providers"))]
     &echo::Echo,
 ];
 

@@ -108,7 +108,7 @@ async fn two_callers_with_one_key_and_body_each_send_and_never_see_the_others_an
     })
     .await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -129,7 +129,7 @@ async fn two_callers_with_one_key_and_body_each_send_and_never_see_the_others_an
     assert!(again.replayed());
     let jwt = t.http(as_jwt(event(), "user-42", "app-7")).await;
     assert!(!jwt.replayed());
-    assert_eq!(received(&t.autocalls).await, 3);
+    assert_eq!(received(&t.stubs["autocalls"]).await, 3);
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn a_record_holds_no_number_and_no_value_and_its_fingerprint_is_keyed() {
         })
         .await;
         answer_every_post(
-            &t.autocalls,
+            &t.stubs["autocalls"],
             ResponseTemplate::new(200).set_body_json(autocalls_success()),
         )
         .await;
@@ -185,7 +185,7 @@ async fn a_record_holds_no_number_and_no_value_and_its_fingerprint_is_keyed() {
 async fn paths_spelled_otherwise_and_lower_case_methods_are_not_routes() {
     let t = TestApp::start().await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -215,7 +215,7 @@ async fn paths_spelled_otherwise_and_lower_case_methods_are_not_routes() {
         .http(http_v2("POST", "/prod/v1/messages/batch", Some(batch), &[]))
         .await;
     assert_eq!(staged.status, 200, "{:?}", staged.body);
-    assert_eq!(received(&t.autocalls).await, 1);
+    assert_eq!(received(&t.stubs["autocalls"]).await, 1);
 }
 
 #[test]
@@ -257,7 +257,7 @@ async fn an_echo_in_any_form_reaches_no_answer_log_or_record() {
     );
     let refusal = json!({"success": false, "error": echo, "error_code": "UNKNOWN_ERROR"});
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(422).set_body_json(refusal),
     )
     .await;

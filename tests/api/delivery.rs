@@ -51,14 +51,14 @@ async fn unknown_then_replayed(t: &TestApp, key: &str) -> Value {
 async fn under_a_key_a_provider_500_is_delivery_unknown_and_the_repeat_sends_nothing() {
     let t = keyed_app(vec![]).await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"})),
     )
     .await;
     let document = unknown_then_replayed(&t, "unknown-500").await;
     assert_eq!(document["error"]["provider_status"], 500);
     assert_eq!(
-        received(&t.autocalls).await,
+        received(&t.stubs["autocalls"]).await,
         1,
         "the provider saw one request"
     );
@@ -76,7 +76,7 @@ async fn under_a_key_a_reset_after_the_request_is_delivery_unknown_and_sent_once
 async fn under_a_key_a_hang_past_the_timeout_is_delivery_unknown_and_sent_once() {
     let t = keyed_app(vec![("PROVIDER_TIMEOUT_MS", "300".into())]).await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200)
             .set_body_json(autocalls_success())
             .set_delay(Duration::from_secs(5)),
@@ -84,7 +84,7 @@ async fn under_a_key_a_hang_past_the_timeout_is_delivery_unknown_and_sent_once()
     .await;
     unknown_then_replayed(&t, "unknown-hang").await;
     assert_eq!(
-        received(&t.autocalls).await,
+        received(&t.stubs["autocalls"]).await,
         1,
         "the provider saw one request"
     );
@@ -93,7 +93,7 @@ async fn under_a_key_a_hang_past_the_timeout_is_delivery_unknown_and_sent_once()
 #[tokio::test]
 async fn without_a_key_the_same_failures_stay_retryable() {
     let t = keyed_app(vec![]).await;
-    answer_every_post(&t.autocalls, ResponseTemplate::new(500)).await;
+    answer_every_post(&t.stubs["autocalls"], ResponseTemplate::new(500)).await;
     let answer = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!(
         (answer.status, answer.code()),
@@ -105,7 +105,7 @@ async fn without_a_key_the_same_failures_stay_retryable() {
 #[tokio::test]
 async fn an_sqs_record_with_an_unknown_outcome_is_failed_on_every_redelivery_and_sent_once() {
     let t = keyed_app(vec![]).await;
-    answer_every_post(&t.autocalls, ResponseTemplate::new(502)).await;
+    answer_every_post(&t.stubs["autocalls"], ResponseTemplate::new(502)).await;
     let mut event = fixture("sqs-batch.json");
     let mut record = event["Records"][0].clone();
     record["messageId"] = json!("sqs-unknown-1");
@@ -119,7 +119,11 @@ async fn an_sqs_record_with_an_unknown_outcome_is_failed_on_every_redelivery_and
             "delivery {delivery}"
         );
     }
-    assert_eq!(received(&t.autocalls).await, 1, "redeliveries send nothing");
+    assert_eq!(
+        received(&t.stubs["autocalls"]).await,
+        1,
+        "redeliveries send nothing"
+    );
     let outcomes: Vec<Value> = logs()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -132,7 +136,7 @@ async fn an_sqs_record_with_an_unknown_outcome_is_failed_on_every_redelivery_and
 #[tokio::test]
 async fn an_eventbridge_event_with_an_unknown_outcome_fails_on_every_retry_and_is_sent_once() {
     let t = keyed_app(vec![]).await;
-    answer_every_post(&t.bitbybit, ResponseTemplate::new(503)).await;
+    answer_every_post(&t.stubs["bitbybit"], ResponseTemplate::new(503)).await;
     let event = fixture("eventbridge.json");
     for attempt in 1..=3 {
         let error = t.invoke(event.clone()).await.unwrap_err();
@@ -141,7 +145,11 @@ async fn an_eventbridge_event_with_an_unknown_outcome_fails_on_every_retry_and_i
             "attempt {attempt}: {error}"
         );
     }
-    assert_eq!(received(&t.bitbybit).await, 1, "retries send nothing");
+    assert_eq!(
+        received(&t.stubs["bitbybit"]).await,
+        1,
+        "retries send nothing"
+    );
 }
 
 #[tokio::test]
@@ -192,7 +200,7 @@ async fn a_redirect_to_another_host_is_not_followed_and_frees_the_key() {
                 .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
         )
         .up_to_n_times(2)
-        .mount(&t.autocalls)
+        .mount(&t.stubs["autocalls"])
         .await;
     for body in [autocalls_request(), keyed("redirected-1")] {
         let answer = t.post("/v1/messages", &body).await;
@@ -211,7 +219,7 @@ async fn a_redirect_to_another_host_is_not_followed_and_frees_the_key() {
         "the other host received nothing"
     );
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -242,11 +250,11 @@ async fn absurd_retry_after_headers_panic_nothing_and_every_batch_entry_is_answe
                     .set_body_json(limited.clone()),
             )
             .up_to_n_times(if template == "ra_date" { 1 } else { 10 })
-            .mount(&t.bitbybit)
+            .mount(&t.stubs["bitbybit"])
             .await;
     }
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(200).set_body_json(bitbybit_success()),
     )
     .await;
@@ -295,12 +303,12 @@ async fn absurd_retry_after_headers_panic_nothing_and_every_batch_entry_is_answe
 async fn number_variables_reach_the_provider_exactly_as_written() {
     let t = TestApp::start().await;
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(200).set_body_json(bitbybit_success()),
     )
     .await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -337,13 +345,13 @@ async fn number_variables_reach_the_provider_exactly_as_written() {
             .collect()
     };
     let written = ["1.50", "1e2", "123456789012345678901", "-0.0"];
-    let bitbybit_sent = sent(t.bitbybit.received_requests().await.unwrap());
+    let bitbybit_sent = sent(t.stubs["bitbybit"].received_requests().await.unwrap());
     assert_eq!(bitbybit_sent.len(), 4);
     for body in bitbybit_sent {
         assert_eq!(body["params"], json!(written));
     }
     assert_eq!(
-        sent(t.autocalls.received_requests().await.unwrap())[0]["variables"],
+        sent(t.stubs["autocalls"].received_requests().await.unwrap())[0]["variables"],
         json!({"1": written[0], "2": written[1], "3": written[2], "4": written[3]})
     );
 }
@@ -356,7 +364,7 @@ async fn a_provider_echoing_a_variable_a_spaced_phone_and_the_key_leaks_none_of_
         SECRET_VARIABLE.to_uppercase()
     );
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(422).set_body_json(json!({
             "success": false, "error": echo, "error_code": "TEMPLATE_MISMATCH"
         })),
@@ -388,7 +396,7 @@ async fn a_provider_echoing_a_variable_a_spaced_phone_and_the_key_leaks_none_of_
 async fn the_same_key_with_another_country_is_a_conflict() {
     let t = keyed_app(vec![]).await;
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(200).set_body_json(bitbybit_success()),
     )
     .await;
@@ -401,5 +409,5 @@ async fn the_same_key_with_another_country_is_a_conflict() {
     let other = t.post("/v1/messages", &request("MY")).await;
     assert_eq!((other.status, other.code()), (409, "IDEMPOTENCY_CONFLICT"));
     assert!(t.post("/v1/messages", &request("ID")).await.replayed());
-    assert_eq!(received(&t.bitbybit).await, 1);
+    assert_eq!(received(&t.stubs["bitbybit"]).await, 1);
 }

@@ -15,14 +15,12 @@ fn with(mut body: Value, extra: Value) -> Value {
 }
 
 async fn nothing_sent(t: &TestApp) {
-    assert!(
-        t.autocalls.received_requests().await.unwrap().is_empty(),
-        "autocalls was called"
-    );
-    assert!(
-        t.bitbybit.received_requests().await.unwrap().is_empty(),
-        "bitbybit was called"
-    );
+    for (name, stub) in &t.stubs.0 {
+        assert!(
+            stub.received_requests().await.unwrap().is_empty(),
+            "{name} was called"
+        );
+    }
 }
 
 #[tokio::test]
@@ -214,7 +212,7 @@ async fn every_documented_autocalls_error_maps_to_the_contract() {
     }
     check_provider_errors(
         &t,
-        &t.autocalls,
+        &t.stubs["autocalls"],
         "/api/user/whatsapp/send",
         autocalls_request(),
         cases,
@@ -252,7 +250,7 @@ async fn every_documented_bitbybit_error_maps_to_the_contract() {
     ];
     check_provider_errors(
         &t,
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         "/whatsapp/open/v1/messages/send-template",
         bitbybit_request(),
         cases,
@@ -273,9 +271,9 @@ async fn undocumented_answers_are_provider_unavailable_never_success() {
         (200, "", "application/json"),
         (200, r#"{"data":{"messageId2":"#, "application/json"),
     ] {
-        t.bitbybit.reset().await;
+        t.stubs["bitbybit"].reset().await;
         answer_every_post(
-            &t.bitbybit,
+            &t.stubs["bitbybit"],
             ResponseTemplate::new(status).set_body_raw(body, content_type),
         )
         .await;
@@ -301,10 +299,10 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
                 .set_body_json(limited.clone()),
         )
         .up_to_n_times(1)
-        .mount(&t.bitbybit)
+        .mount(&t.stubs["bitbybit"])
         .await;
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(200).set_body_json(bitbybit_success()),
     )
     .await;
@@ -314,11 +312,14 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
         "the 429 was waited out: {:?}",
         answer.body
     );
-    assert_eq!(t.bitbybit.received_requests().await.unwrap().len(), 2);
+    assert_eq!(
+        t.stubs["bitbybit"].received_requests().await.unwrap().len(),
+        2
+    );
 
-    t.bitbybit.reset().await;
+    t.stubs["bitbybit"].reset().await;
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(429)
             .insert_header("retry-after", "30")
             .set_body_json(limited),
@@ -328,7 +329,7 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
     assert_eq!((answer.status, answer.code()), (429, "RATE_LIMITED"));
     assert_eq!(answer.headers["retry-after"], "30");
     assert_eq!(
-        t.bitbybit.received_requests().await.unwrap().len(),
+        t.stubs["bitbybit"].received_requests().await.unwrap().len(),
         1,
         "no wait fits in the time left"
     );
@@ -338,7 +339,7 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
 async fn a_provider_429_without_retry_after_is_answered_without_one() {
     let t = TestApp::start().await;
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(429).set_body_json(
             json!({"error": {"code": "RATE_LIMIT_EXCEEDED", "message": "Too many requests."}}),
         ),
@@ -361,7 +362,7 @@ async fn a_hanging_provider_is_provider_timeout_and_is_not_resent() {
     })
     .await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200)
             .set_body_json(autocalls_success())
             .set_delay(Duration::from_secs(5)),
@@ -370,7 +371,14 @@ async fn a_hanging_provider_is_provider_timeout_and_is_not_resent() {
     let answer = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!((answer.status, answer.code()), (504, "PROVIDER_TIMEOUT"));
     assert_eq!(answer.body["error"]["retryable"], true);
-    assert_eq!(t.autocalls.received_requests().await.unwrap().len(), 1);
+    assert_eq!(
+        t.stubs["autocalls"]
+            .received_requests()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -400,7 +408,7 @@ async fn a_secret_without_the_provider_fails_that_provider_only() {
     })
     .await;
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(200).set_body_json(bitbybit_success()),
     )
     .await;
@@ -418,7 +426,11 @@ async fn a_secret_without_the_provider_fails_that_provider_only() {
         t.post("/v1/messages", &bitbybit_request()).await.status,
         200
     );
-    assert!(t.autocalls.received_requests().await.unwrap().is_empty());
+    assert!(t.stubs["autocalls"]
+        .received_requests()
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -452,7 +464,7 @@ async fn a_dry_run_builds_the_request_without_sending_or_showing_a_key() {
     assert_eq!(answer.body["provider_request"]["method"], "POST");
     assert_eq!(
         answer.body["provider_request"]["url"],
-        format!("{}/api/user/whatsapp/send", t.autocalls.uri())
+        format!("{}/api/user/whatsapp/send", t.stubs["autocalls"].uri())
     );
     assert_eq!(
         answer.body["provider_request"]["body"]["sender_id"], 12,

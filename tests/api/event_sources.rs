@@ -318,7 +318,7 @@ async fn an_unknown_event_shape_is_a_function_error_naming_the_problem() {
 async fn the_batch_route_answers_a_hundred_results_in_order() {
     let t = TestApp::start().await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -353,7 +353,14 @@ async fn the_batch_route_answers_a_hundred_results_in_order() {
             );
         }
     }
-    assert_eq!(t.autocalls.received_requests().await.unwrap().len(), 99);
+    assert_eq!(
+        t.stubs["autocalls"]
+            .received_requests()
+            .await
+            .unwrap()
+            .len(),
+        99
+    );
     for (body, status) in [
         (json!({"messages": []}), 400),
         (json!({"messages": vec![json!({}); 101]}), 400),
@@ -376,11 +383,16 @@ async fn a_fifo_group_stops_at_its_first_failure_while_other_groups_go_on() {
     Mock::given(method("POST"))
         .and(body_partial_json(json!({"template_id": 500})))
         .respond_with(ResponseTemplate::new(500))
-        .mount(&t.autocalls)
+        .mount(&t.stubs["autocalls"])
         .await;
     let arrivals = Arrivals::default();
     arrivals
-        .serve(&t.autocalls, autocalls_success(), Duration::ZERO, None)
+        .serve(
+            &t.stubs["autocalls"],
+            autocalls_success(),
+            Duration::ZERO,
+            None,
+        )
         .await;
     let record = |id: &str, group: &str, template: u64| {
         let mut r = sqs_record(

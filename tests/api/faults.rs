@@ -133,7 +133,7 @@ async fn during_an_outage_after_the_ttl_sends_go_on_within_the_grace_period_then
         ..Options::default()
     })
     .await;
-    accepts(&t.autocalls).await;
+    accepts(&t.stubs["autocalls"]).await;
     assert_eq!(
         t.post("/v1/messages", &autocalls_request()).await.status,
         200
@@ -152,7 +152,14 @@ async fn during_an_outage_after_the_ttl_sends_go_on_within_the_grace_period_then
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let after = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!((after.status, after.code()), (503, "SECRET_UNAVAILABLE"));
-    assert_eq!(t.autocalls.received_requests().await.unwrap().len(), 2);
+    assert_eq!(
+        t.stubs["autocalls"]
+            .received_requests()
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -169,9 +176,9 @@ async fn broken_provider_answers_map_to_the_contract() {
         (200, "{\"success\":tr", "application/json"),
         (503, "<html>Service Unavailable</html>", "text/html"),
     ] {
-        t.autocalls.reset().await;
+        t.stubs["autocalls"].reset().await;
         answer_every_post(
-            &t.autocalls,
+            &t.stubs["autocalls"],
             ResponseTemplate::new(status).set_body_raw(body.to_string(), content_type),
         )
         .await;
@@ -184,7 +191,7 @@ async fn broken_provider_answers_map_to_the_contract() {
         );
     }
     // A connection reset before any answer.
-    let proxy = AwsProxy::to(t.autocalls.address().to_string().as_str()).await;
+    let proxy = AwsProxy::to(t.stubs["autocalls"].address().to_string().as_str()).await;
     proxy.set_mode(Mode::Refuse);
     let reset = TestApp::with(Options {
         vars: vec![("AUTOCALLS_BASE_URL", proxy.url.clone())],

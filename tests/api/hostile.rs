@@ -296,11 +296,11 @@ fn a_provider_answering_garbage_to_a_whole_batch_panics_nothing() {
         // the garbage, half the batch each.
         Mock::given(method("POST"))
             .respond_with(respond.clone())
-            .mount(&t.bitbybit)
+            .mount(&t.stubs["bitbybit"])
             .await;
         Mock::given(method("POST"))
             .respond_with(respond)
-            .mount(&t.meta)
+            .mount(&t.stubs["meta"])
             .await;
         let messages: Vec<Value> = (0..100)
             .map(|i| {

@@ -17,7 +17,7 @@ async fn expect_autocalls(t: &TestApp, body: Value) {
         .and(body_json(body))
         .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
         .expect(1)
-        .mount(&t.autocalls)
+        .mount(&t.stubs["autocalls"])
         .await;
 }
 
@@ -29,7 +29,7 @@ async fn expect_bitbybit(t: &TestApp, body: Value) {
         .and(body_json(body))
         .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
         .expect(1)
-        .mount(&t.bitbybit)
+        .mount(&t.stubs["bitbybit"])
         .await;
 }
 
@@ -130,7 +130,11 @@ async fn the_health_route_reads_no_secret_and_calls_no_provider() {
         );
     }
     assert_eq!(t.aws.get_secret_value_calls(), 0);
-    assert!(t.bitbybit.received_requests().await.unwrap().is_empty());
+    assert!(t.stubs["bitbybit"]
+        .received_requests()
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

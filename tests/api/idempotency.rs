@@ -27,7 +27,7 @@ async fn provider_answers(t: &TestApp, response: ResponseTemplate) {
     Mock::given(method("POST"))
         .and(path(ROUTE))
         .respond_with(response)
-        .mount(&t.autocalls)
+        .mount(&t.stubs["autocalls"])
         .await;
 }
 
@@ -38,7 +38,11 @@ fn keyed(key: &str) -> Value {
 }
 
 async fn sends(t: &TestApp) -> usize {
-    t.autocalls.received_requests().await.unwrap().len()
+    t.stubs["autocalls"]
+        .received_requests()
+        .await
+        .unwrap()
+        .len()
 }
 
 fn epoch_now() -> u64 {
@@ -157,7 +161,7 @@ async fn a_provider_500_is_final_under_a_key_and_a_422_frees_it_for_the_fixed_re
         .and(path(ROUTE))
         .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "Server Error"})))
         .up_to_n_times(1)
-        .mount(&t.autocalls)
+        .mount(&t.stubs["autocalls"])
         .await;
     provider_answers(
         &t,
@@ -172,7 +176,7 @@ async fn a_provider_500_is_final_under_a_key_and_a_422_frees_it_for_the_fixed_re
     assert!(retried.replayed());
     assert_eq!(sends(&t).await, 1);
 
-    t.autocalls.reset().await;
+    t.stubs["autocalls"].reset().await;
     let refusal = json!({"success": false, "error": "As the provider says", "error_code": "TEMPLATE_NOT_APPROVED"});
     provider_answers(&t, ResponseTemplate::new(422).set_body_json(refusal)).await;
     let refused = t.post("/v1/messages", &keyed("order-6")).await;
@@ -182,7 +186,7 @@ async fn a_provider_500_is_final_under_a_key_and_a_422_frees_it_for_the_fixed_re
     );
     // A documented refusal sent nothing (changed 2026-12-01: it used to be replayed): once
     // the operator has the template approved, the retry sends.
-    t.autocalls.reset().await;
+    t.stubs["autocalls"].reset().await;
     provider_answers(
         &t,
         ResponseTemplate::new(200).set_body_json(autocalls_success()),

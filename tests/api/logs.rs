@@ -10,7 +10,7 @@ use wiremock::{Mock, ResponseTemplate};
 async fn each_request_logs_one_line_with_the_contract_fields_and_a_masked_phone() {
     let t = TestApp::start().await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -55,7 +55,7 @@ async fn each_request_logs_one_line_with_the_contract_fields_and_a_masked_phone(
 #[tokio::test]
 async fn failures_are_counted_by_provider_and_code() {
     let t = TestApp::start().await;
-    answer_every_post(&t.autocalls, ResponseTemplate::new(402).set_body_json(json!({"success": false, "error": "Insufficient balance.", "error_code": "INSUFFICIENT_BALANCE"}))).await;
+    answer_every_post(&t.stubs["autocalls"], ResponseTemplate::new(402).set_body_json(json!({"success": false, "error": "Insufficient balance.", "error_code": "INSUFFICIENT_BALANCE"}))).await;
     assert_eq!(
         t.post("/v1/messages", &autocalls_request()).await.status,
         402
@@ -77,7 +77,7 @@ async fn failures_are_counted_by_provider_and_code() {
 async fn no_line_written_during_the_run_holds_a_key_a_variable_value_or_a_full_phone() {
     let t = TestApp::start().await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(401)
             .set_body_json(json!({"message": format!("bad key {AUTOCALLS_KEY} for +14155551234")})),
     )
@@ -335,17 +335,28 @@ async fn lambdas_log_level_and_format_are_honoured() {
     use std::time::Duration;
     setup();
     let autocalls = wiremock::MockServer::start().await;
-    answer_every_post(&autocalls, ResponseTemplate::new(200).set_body_json(autocalls_success())).await;
+    answer_every_post(
+        &autocalls,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
     // Lambda's logging configuration in text: the request line is written, not as JSON.
     let text = Launch::new()
         .var("AUTOCALLS_BASE_URL", autocalls.uri())
         .var("AWS_LAMBDA_LOG_FORMAT", "Text")
         .start()
         .await;
-    text.invoke(fixture("direct.json"), Duration::from_secs(10)).await.unwrap();
+    text.invoke(fixture("direct.json"), Duration::from_secs(10))
+        .await
+        .unwrap();
     let output = text.output();
     assert!(output.contains("request finished"), "{output}");
-    assert!(json_lines(&output).iter().all(|l| l.get("message").is_none()), "{output}");
+    assert!(
+        json_lines(&output)
+            .iter()
+            .all(|l| l.get("message").is_none()),
+        "{output}"
+    );
     // At ERROR, over RUST_LOG's info, no request line (an info line) is written.
     let quiet = Launch::new()
         .var("AUTOCALLS_BASE_URL", autocalls.uri())
@@ -353,6 +364,13 @@ async fn lambdas_log_level_and_format_are_honoured() {
         .var("AWS_LAMBDA_LOG_LEVEL", "ERROR")
         .start()
         .await;
-    quiet.invoke(fixture("direct.json"), Duration::from_secs(10)).await.unwrap();
-    assert!(!quiet.output().contains("request finished"), "{}", quiet.output());
+    quiet
+        .invoke(fixture("direct.json"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(
+        !quiet.output().contains("request finished"),
+        "{}",
+        quiet.output()
+    );
 }

@@ -16,6 +16,7 @@ mod logs;
 mod meta;
 mod openapi;
 mod phone_oracle;
+mod providers;
 mod secrets;
 mod simulator;
 mod startup;

@@ -244,7 +244,7 @@ async fn an_unknown_code_is_provider_rejected_with_its_number_never_success() {
     for status in [200, 400] {
         let t = TestApp::start().await;
         answer_every_post(
-            &t.meta,
+            &t.stubs["meta"],
             ResponseTemplate::new(status).set_body_json(json!({"error": {
                 "message": "(#987654) Something new", "type": "OAuthException", "code": 987654,
                 "fbtrace_id": "AbC123"}})),
@@ -266,7 +266,7 @@ async fn an_unknown_code_is_provider_rejected_with_its_number_never_success() {
     // A 200 without the documented fields is not a send either.
     let t = TestApp::start().await;
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(200).set_body_json(json!({"messaging_product": "whatsapp"})),
     )
     .await;
@@ -287,7 +287,7 @@ async fn an_unknown_code_on_a_5xx_may_have_been_sent_and_is_transient_only_where
     // Graph's transient code 2 on a 500: maybe sent. Without a key, retryable.
     let t = TestApp::start().await;
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(500).set_body_json(graph_error(2, true)),
     )
     .await;
@@ -315,7 +315,7 @@ async fn an_unknown_code_on_a_5xx_may_have_been_sent_and_is_transient_only_where
     })
     .await;
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(500).set_body_json(graph_error(2, true)),
     )
     .await;
@@ -325,12 +325,12 @@ async fn an_unknown_code_on_a_5xx_may_have_been_sent_and_is_transient_only_where
     assert_eq!((first.status, first.code()), (502, "DELIVERY_UNKNOWN"));
     let again = t.post("/v1/messages", &keyed).await;
     assert!(again.replayed() && again.code() == "DELIVERY_UNKNOWN");
-    assert_eq!(received(&t.meta).await, 1);
+    assert_eq!(received(&t.stubs["meta"]).await, 1);
     // On a 400 an unknown code is a refusal, retryable where Meta marks it transient.
     for transient in [true, false] {
         let t = TestApp::start().await;
         answer_every_post(
-            &t.meta,
+            &t.stubs["meta"],
             ResponseTemplate::new(400).set_body_json(graph_error(987654, transient)),
         )
         .await;
@@ -344,7 +344,7 @@ async fn an_unknown_code_on_a_5xx_may_have_been_sent_and_is_transient_only_where
 async fn a_pair_rate_limit_is_answered_at_once_with_metas_six_seconds() {
     let t = TestApp::start().await;
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(400).set_body_json(json!({"error": {
             "message": "(#131056) (Business Account, Consumer Account) pair rate limit hit",
             "type": "OAuthException", "code": 131056, "fbtrace_id": "AbC123"}})),
@@ -355,7 +355,7 @@ async fn a_pair_rate_limit_is_answered_at_once_with_metas_six_seconds() {
     let wait: u64 = answer.headers["retry-after"].parse().unwrap();
     assert!(wait >= 6, "Retry-After {wait}");
     assert_eq!(
-        received(&t.meta).await,
+        received(&t.stubs["meta"]).await,
         1,
         "never retried sooner than Meta advises"
     );
@@ -371,17 +371,20 @@ async fn error_190_with_a_rotated_token_refetches_once_and_retries_once() {
             format!("Bearer {ROTATED_KEY}").as_str(),
         ))
         .respond_with(ResponseTemplate::new(200).set_body_json(meta_success()))
-        .mount(&t.meta)
+        .mount(&t.stubs["meta"])
         .await;
     // Graph answers an expired token with HTTP 400 and code 190: the code decides.
-    answer_every_post(&t.meta, ResponseTemplate::new(400).set_body_json(json!({"error": {
+    answer_every_post(&t.stubs["meta"], ResponseTemplate::new(400).set_body_json(json!({"error": {
             "message": "Error validating access token: Session has expired", "type": "OAuthException",
             "code": 190, "error_subcode": 463, "fbtrace_id": "Az8or2"}}))).await;
     // The cached token is refused and the secret has not changed: one refetch, no resend.
     let first = t.post("/v1/messages", &meta_request()).await;
     assert_eq!((first.status, first.code()), (502, "PROVIDER_AUTH_FAILED"));
     assert_eq!(
-        (received(&t.meta).await, t.aws.get_secret_value_calls()),
+        (
+            received(&t.stubs["meta"]).await,
+            t.aws.get_secret_value_calls()
+        ),
         (1, 2)
     );
 
@@ -391,17 +394,23 @@ async fn error_190_with_a_rotated_token_refetches_once_and_retries_once() {
     let second = t.post("/v1/messages", &meta_request()).await;
     assert_eq!(second.status, 200, "{:?}", second.body);
     assert_eq!(
-        (received(&t.meta).await, t.aws.get_secret_value_calls()),
+        (
+            received(&t.stubs["meta"]).await,
+            t.aws.get_secret_value_calls()
+        ),
         (3, 3),
         "one refused try with the cached token, one refetch, one retry with the new token"
     );
     let third = t.post("/v1/messages", &meta_request()).await;
     assert_eq!(third.status, 200);
     assert_eq!(
-        (received(&t.meta).await, t.aws.get_secret_value_calls()),
+        (
+            received(&t.stubs["meta"]).await,
+            t.aws.get_secret_value_calls()
+        ),
         (4, 3)
     );
-    for request in t.meta.received_requests().await.unwrap() {
+    for request in t.stubs["meta"].received_requests().await.unwrap() {
         let auth = request
             .headers
             .get("authorization")
@@ -498,7 +507,7 @@ async fn variables_are_positional_or_named_and_a_mix_is_refused() {
             answer.body
         );
     }
-    assert_eq!(received(&t.meta).await, 0);
+    assert_eq!(received(&t.stubs["meta"]).await, 0);
 }
 
 #[tokio::test]
@@ -522,7 +531,10 @@ async fn media_url_is_refused_for_meta_before_any_secret_is_read() {
         .unwrap()
         .contains("meta.header"));
     assert_eq!(
-        (t.aws.get_secret_value_calls(), received(&t.meta).await),
+        (
+            t.aws.get_secret_value_calls(),
+            received(&t.stubs["meta"]).await
+        ),
         (0, 0)
     );
 }
@@ -532,7 +544,7 @@ async fn the_token_values_and_number_never_leave_through_an_answer_or_a_log_line
     let t = TestApp::start().await;
     // A hostile error: Meta's text echoes the token, a variable's value and the number.
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(400).set_body_json(json!({"error": {
             "message": format!("(#100) bad token {META_TOKEN}"), "type": "OAuthException", "code": 100,
             "error_data": {"details": format!("value {SECRET_VARIABLE} for +1 (415) 555-1234 is invalid")},
@@ -545,7 +557,7 @@ async fn the_token_values_and_number_never_leave_through_an_answer_or_a_log_line
     assert_nothing_forbidden(&text);
     assert!(text.contains("is invalid"), "{text}");
     // What was sent carried the token as a bearer token, and nothing else did.
-    let sent = &t.meta.received_requests().await.unwrap()[0];
+    let sent = &t.stubs["meta"].received_requests().await.unwrap()[0];
     assert_eq!(
         sent.headers.get("authorization").unwrap().to_str().unwrap(),
         format!("Bearer {META_TOKEN}")
@@ -569,7 +581,7 @@ async fn sends_are_paced_per_sending_number() {
                 .push((Instant::now(), request.url.path().to_string()));
             ResponseTemplate::new(200).set_body_json(meta_success())
         })
-        .mount(&t.meta)
+        .mount(&t.stubs["meta"])
         .await;
     let messages: Vec<Value> = (0..8)
         .map(|i| {
@@ -618,14 +630,14 @@ async fn under_a_key_metas_word_that_it_failed_frees_the_key_and_a_bare_5xx_does
         .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {
             "message": "(#131000) Something went wrong", "code": 131000, "fbtrace_id": "T1"}})))
         .up_to_n_times(1)
-        .mount_as_scoped(&t.meta)
+        .mount_as_scoped(&t.stubs["meta"])
         .await;
     let first = t.post("/v1/messages", &keyed("meta-order-1")).await;
     assert_eq!((first.status, first.code()), (502, "PROVIDER_UNAVAILABLE"));
     assert_eq!(first.body["error"]["retryable"], true);
     drop(failed);
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(200).set_body_json(meta_success()),
     )
     .await;
@@ -636,12 +648,12 @@ async fn under_a_key_metas_word_that_it_failed_frees_the_key_and_a_bare_5xx_does
         "{:?}",
         retry.body
     );
-    assert_eq!(received(&t.meta).await, 2);
+    assert_eq!(received(&t.stubs["meta"]).await, 2);
 
     // A 5xx without Meta's error document may come after Meta acted: final for the key.
-    t.meta.reset().await;
+    t.stubs["meta"].reset().await;
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
     )
     .await;
@@ -649,7 +661,7 @@ async fn under_a_key_metas_word_that_it_failed_frees_the_key_and_a_bare_5xx_does
     assert_eq!((unknown.status, unknown.code()), (502, "DELIVERY_UNKNOWN"));
     let again = t.post("/v1/messages", &keyed("meta-order-2")).await;
     assert_eq!((again.code(), again.replayed()), ("DELIVERY_UNKNOWN", true));
-    assert_eq!(received(&t.meta).await, 1);
+    assert_eq!(received(&t.stubs["meta"]).await, 1);
 }
 
 #[tokio::test]
@@ -673,7 +685,7 @@ async fn a_misbehaving_graph_api_redirects_nothing_panics_nothing_and_resets_are
         .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str());
     let moved = Mock::given(method("POST"))
         .respond_with(redirect)
-        .mount_as_scoped(&t.meta)
+        .mount_as_scoped(&t.stubs["meta"])
         .await;
     let answer = t.post("/v1/messages", &keyed("meta-redirected")).await;
     assert_eq!(
@@ -692,7 +704,7 @@ async fn a_misbehaving_graph_api_redirects_nothing_panics_nothing_and_resets_are
                     json!({"error": {"message": "(#130429) Rate limit hit", "code": 130429}}),
                 ),
         )
-        .mount_as_scoped(&t.meta)
+        .mount_as_scoped(&t.stubs["meta"])
         .await;
     let answer = t.post("/v1/messages", &keyed("meta-throttled")).await;
     assert_eq!((answer.status, answer.code()), (429, "RATE_LIMITED"));
@@ -702,7 +714,7 @@ async fn a_misbehaving_graph_api_redirects_nothing_panics_nothing_and_resets_are
     );
     drop(throttled);
     answer_every_post(
-        &t.meta,
+        &t.stubs["meta"],
         ResponseTemplate::new(200).set_body_json(meta_success()),
     )
     .await;

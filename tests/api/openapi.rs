@@ -473,17 +473,17 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
     let bitbybit_accepts = json!({"data": {"messageId2": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEjQ2", "timestamp": "2026-01-15T14:00:00Z"}});
     let answers: Vec<(&MockServer, u16, Value)> = match &scenario.stub {
         Stub::None => vec![],
-        Stub::Autocalls(status, body) => vec![(&t.autocalls, *status, body.clone())],
-        Stub::Bitbybit(status, body) => vec![(&t.bitbybit, *status, body.clone())],
-        Stub::Meta(status, body) => vec![(&t.meta, *status, body.clone())],
+        Stub::Autocalls(status, body) => vec![(&t.stubs["autocalls"], *status, body.clone())],
+        Stub::Bitbybit(status, body) => vec![(&t.stubs["bitbybit"], *status, body.clone())],
+        Stub::Meta(status, body) => vec![(&t.stubs["meta"], *status, body.clone())],
         Stub::Both => vec![
-            (&t.autocalls, 200, autocalls_success()),
-            (&t.bitbybit, 200, bitbybit_accepts),
+            (&t.stubs["autocalls"], 200, autocalls_success()),
+            (&t.stubs["bitbybit"], 200, bitbybit_accepts),
         ],
         Stub::AutocallsOnly => vec![
-            (&t.autocalls, 200, autocalls_success()),
+            (&t.stubs["autocalls"], 200, autocalls_success()),
             (
-                &t.bitbybit,
+                &t.stubs["bitbybit"],
                 400,
                 json!({"error": {"code": "VALIDATION_ERROR", "message": "Invalid request body"}}),
             ),
@@ -497,7 +497,7 @@ async fn run(spec: &Value, scenario: &Scenario, example: &Value) -> HttpAnswer {
     }
     if scenario.setup == Setup::Hang {
         answer_every_post(
-            &t.bitbybit,
+            &t.stubs["bitbybit"],
             ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
         )
         .await;
@@ -601,7 +601,12 @@ async fn every_example_is_what_the_handler_answers() {
                         .unwrap_or_else(|| {
                             panic!("{verb} {path} {status} {name}: no scenario drives this example")
                         });
-                    let answer = run(&spec, scenario, value).await;
+                    let mut answer = run(&spec, scenario, value).await;
+                    // The tests' build has `echo`, a test-only provider a deployment never has:
+                    // a message listing the providers lists it last.
+                    if let Some(message) = answer.body["error"]["message"].as_str() {
+                        answer.body["error"]["message"] = json!(message.replace(", echo", ""));
+                    }
                     let mut errors = vec![];
                     if answer.status.to_string() != *status {
                         errors.push(format!("status: handler {}", answer.status));

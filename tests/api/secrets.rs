@@ -10,7 +10,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 async fn autocalls_accepts(t: &TestApp) {
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -27,7 +27,14 @@ async fn twenty_sends_within_the_ttl_make_one_get_secret_value_call() {
         );
     }
     assert_eq!(t.aws.get_secret_value_calls(), 1);
-    assert_eq!(t.autocalls.received_requests().await.unwrap().len(), 20);
+    assert_eq!(
+        t.stubs["autocalls"]
+            .received_requests()
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
 }
 
 #[tokio::test]
@@ -50,10 +57,10 @@ async fn a_rotated_key_is_picked_up_after_a_provider_401_with_one_retry() {
             format!("Bearer {ROTATED_KEY}").as_str(),
         ))
         .respond_with(ResponseTemplate::new(200).set_body_json(autocalls_success()))
-        .mount(&t.autocalls)
+        .mount(&t.stubs["autocalls"])
         .await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})),
     )
     .await;
@@ -61,7 +68,11 @@ async fn a_rotated_key_is_picked_up_after_a_provider_401_with_one_retry() {
     let first = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!((first.status, first.code()), (502, "PROVIDER_AUTH_FAILED"));
     assert_eq!(
-        t.autocalls.received_requests().await.unwrap().len(),
+        t.stubs["autocalls"]
+            .received_requests()
+            .await
+            .unwrap()
+            .len(),
         1,
         "same key: not resent"
     );
@@ -75,7 +86,7 @@ async fn a_rotated_key_is_picked_up_after_a_provider_401_with_one_retry() {
     aws::put_secret(&t.secret_id, &rotated.to_string()).await;
     let second = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!(second.status, 200, "{:?}", second.body);
-    let sent = t.autocalls.received_requests().await.unwrap();
+    let sent = t.stubs["autocalls"].received_requests().await.unwrap();
     assert_eq!(
         sent.len(),
         3,
@@ -114,7 +125,14 @@ async fn secrets_manager_down_answers_503_quickly_and_the_next_send_after_recove
         t.post("/v1/messages", &autocalls_request()).await.status,
         200
     );
-    assert!(t.autocalls.received_requests().await.unwrap().len() == 1);
+    assert!(
+        t.stubs["autocalls"]
+            .received_requests()
+            .await
+            .unwrap()
+            .len()
+            == 1
+    );
 }
 
 #[tokio::test]
@@ -150,7 +168,7 @@ async fn a_per_provider_secret_may_hold_the_bare_key_and_takes_precedence() {
         .and(header("x-api-key", ROTATED_KEY))
         .respond_with(ResponseTemplate::new(200).set_body_json(bitbybit_success()))
         .expect(1)
-        .mount(&t.bitbybit)
+        .mount(&t.stubs["bitbybit"])
         .await;
     assert_eq!(
         t.post("/v1/messages", &bitbybit_request()).await.status,

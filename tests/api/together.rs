@@ -76,7 +76,7 @@ async fn an_outcome_dynamodb_refused_to_store_is_never_sent_again_after_its_dead
     })
     .await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -117,7 +117,7 @@ async fn an_outcome_dynamodb_refused_to_store_is_never_sent_again_after_its_dead
         again.body
     );
     assert!(again.replayed());
-    assert_eq!(received(&t.autocalls).await, 1);
+    assert_eq!(received(&t.stubs["autocalls"]).await, 1);
 }
 
 #[tokio::test]
@@ -173,7 +173,7 @@ async fn a_slot_that_comes_too_late_is_rate_limited_with_its_key_free_and_nothin
     })
     .await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200)
             .set_body_json(autocalls_success())
             .set_delay(Duration::from_millis(500)),
@@ -206,7 +206,7 @@ async fn a_slot_that_comes_too_late_is_rate_limited_with_its_key_free_and_nothin
             .is_none(),
         "its key is free"
     );
-    assert_eq!(received(&t.autocalls).await, 2);
+    assert_eq!(received(&t.stubs["autocalls"]).await, 2);
     // A single send refused the same way says when to come back: three at once, the
     // third's slot two seconds away.
     let single = |key: &str| {
@@ -229,7 +229,7 @@ async fn a_slot_that_comes_too_late_is_rate_limited_with_its_key_free_and_nothin
         assert!(answer.headers["retry-after"].parse::<u64>().unwrap() >= 1);
     }
     let sent = answers.iter().filter(|a| a.status == 200).count();
-    assert_eq!(received(&t.autocalls).await, 2 + sent);
+    assert_eq!(received(&t.stubs["autocalls"]).await, 2 + sent);
 }
 
 #[tokio::test]
@@ -243,7 +243,7 @@ async fn a_fixed_402_sends_on_the_retry_while_successes_and_unknowns_are_replaye
     .await;
     let balance = json!({"success": false, "error": "Insufficient balance", "error_code": "INSUFFICIENT_BALANCE"});
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(402).set_body_json(balance),
     )
     .await;
@@ -253,9 +253,9 @@ async fn a_fixed_402_sends_on_the_retry_while_successes_and_unknowns_are_replaye
         (402, "INSUFFICIENT_BALANCE")
     );
     // The operator tops the account up; the retry is a send, not a replay.
-    t.autocalls.reset().await;
+    t.stubs["autocalls"].reset().await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
@@ -264,10 +264,10 @@ async fn a_fixed_402_sends_on_the_retry_while_successes_and_unknowns_are_replaye
     assert!(!sent.replayed());
     let replayed = t.post("/v1/messages", &keyed("topped-up")).await;
     assert!(replayed.replayed() && replayed.status == 200);
-    assert_eq!(received(&t.autocalls).await, 1);
+    assert_eq!(received(&t.stubs["autocalls"]).await, 1);
     // A maybe-sent outcome is replayed, and kept 21 days.
-    t.autocalls.reset().await;
-    answer_every_post(&t.autocalls, ResponseTemplate::new(500)).await;
+    t.stubs["autocalls"].reset().await;
+    answer_every_post(&t.stubs["autocalls"], ResponseTemplate::new(500)).await;
     let unknown = t.post("/v1/messages", &keyed("unknown")).await;
     assert_eq!(unknown.code(), "DELIVERY_UNKNOWN");
     assert!(t.post("/v1/messages", &keyed("unknown")).await.replayed());
@@ -327,11 +327,21 @@ async fn one_paced_provider_never_holds_back_another_providers_send() {
     .await;
     let autocalls = Arrivals::default();
     autocalls
-        .serve(&t.autocalls, autocalls_success(), Duration::ZERO, None)
+        .serve(
+            &t.stubs["autocalls"],
+            autocalls_success(),
+            Duration::ZERO,
+            None,
+        )
         .await;
     let bitbybit = Arrivals::default();
     bitbybit
-        .serve(&t.bitbybit, bitbybit_success(), Duration::ZERO, None)
+        .serve(
+            &t.stubs["bitbybit"],
+            bitbybit_success(),
+            Duration::ZERO,
+            None,
+        )
         .await;
     let mut messages: Vec<Value> = (0..6).map(|_| autocalls_request()).collect();
     messages.push(bitbybit_request());
@@ -360,7 +370,7 @@ async fn autocalls_failed_status_is_a_refusal_even_with_success_true() {
     let mut answer = autocalls_success();
     answer["status"] = json!("failed");
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(answer),
     )
     .await;
@@ -379,12 +389,12 @@ async fn the_same_batch_sent_twice_under_one_idempotency_key_sends_each_entry_on
     })
     .await;
     answer_every_post(
-        &t.autocalls,
+        &t.stubs["autocalls"],
         ResponseTemplate::new(200).set_body_json(autocalls_success()),
     )
     .await;
     answer_every_post(
-        &t.bitbybit,
+        &t.stubs["bitbybit"],
         ResponseTemplate::new(200).set_body_json(bitbybit_success()),
     )
     .await;
@@ -418,7 +428,10 @@ async fn the_same_batch_sent_twice_under_one_idempotency_key_sends_each_entry_on
         .iter()
         .all(|r| r["http_status"] == 200));
     assert_eq!(
-        (received(&t.autocalls).await, received(&t.bitbybit).await),
+        (
+            received(&t.stubs["autocalls"]).await,
+            received(&t.stubs["bitbybit"]).await
+        ),
         (2, 1)
     );
 }
@@ -450,5 +463,5 @@ async fn a_send_request_over_64_kib_is_413_and_a_long_unknown_field_is_named_in_
         answer.to_string().len() < 2_000,
         "the name is not echoed whole"
     );
-    assert_eq!(received(&t.autocalls).await, 0);
+    assert_eq!(received(&t.stubs["autocalls"]).await, 0);
 }

@@ -180,13 +180,28 @@ mod tests {
 
     /// The routes with one more: a route is one line and its handler.
     static WITH_TEST_ROUTE: &[Route] = &[
-        Route { path: "/v1/messages", methods: ROUTES[0].methods, body_limit: MAX_BODY },
-        Route { path: "/v1/test/{name}", methods: &[("GET", echo_name)], body_limit: 0 },
+        Route {
+            path: "/v1/messages",
+            methods: ROUTES[0].methods,
+            body_limit: MAX_BODY,
+        },
+        Route {
+            path: "/v1/test/{name}",
+            methods: &[("GET", echo_name)],
+            body_limit: 0,
+        },
     ];
 
     async fn call(method: &str, path: &str, stage: Option<&str>) -> Reply {
-        let config = crate::Config::from_lookup(|k| (k == "PROVIDER_SECRET_ID").then(|| "s".into())).unwrap();
-        let app = App::with_parts(config, MetricsSink::Buffer(Arc::default()), Arc::new(Fixed::default()), None);
+        let config =
+            crate::Config::from_lookup(|k| (k == "PROVIDER_SECRET_ID").then(|| "s".into()))
+                .unwrap();
+        let app = App::with_parts(
+            config,
+            MetricsSink::Buffer(Arc::default()),
+            Arc::new(Fixed::default()),
+            None,
+        );
         let mut context = ApiGatewayV2httpRequestContext::default();
         context.stage = stage.map(str::to_string);
         let request = lambda_http::http::Request::builder()
@@ -209,7 +224,10 @@ mod tests {
     #[tokio::test]
     async fn a_route_added_in_one_line_answers_and_keeps_the_method_stage_and_path_rules() {
         let found = call("GET", "/v1/test/abc", None).await;
-        assert_eq!((found.status, document(&found)), (200, &json!({"name": "abc"})));
+        assert_eq!(
+            (found.status, document(&found)),
+            (200, &json!({"name": "abc"}))
+        );
         let staged = call("GET", "/prod/v1/test/abc", Some("prod")).await;
         assert_eq!(staged.status, 200);
         let other = call("POST", "/v1/test/abc", None).await;
@@ -218,7 +236,12 @@ mod tests {
         assert!(other.headers.contains(&("allow", "GET".to_string())));
         let lower = call("get", "/v1/test/abc", None).await;
         assert_eq!(lower.status, 405);
-        for path in ["/v1/test/abc/", "/x/v1/test/abc", "/v1/test", "/v1//test/abc"] {
+        for path in [
+            "/v1/test/abc/",
+            "/x/v1/test/abc",
+            "/v1/test",
+            "/v1//test/abc",
+        ] {
             assert_eq!(call("GET", path, Some("prod")).await.status, 404, "{path}");
         }
     }

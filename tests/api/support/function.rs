@@ -47,7 +47,15 @@ impl Launch {
         (launch, secret_id)
     }
 
-    /// The providers at these stubs.
+    /// Every provider at its stub.
+    pub fn stubs(self, stubs: &super::fixtures::Stubs) -> Launch {
+        stubs
+            .base_urls()
+            .into_iter()
+            .fold(self, |launch, (variable, url)| launch.var(variable, url))
+    }
+
+    /// bitbybit and autocalls at these stubs.
     pub fn providers(self, bitbybit: &MockServer, autocalls: &MockServer) -> Launch {
         self.var(
             "BITBYBIT_BASE_URL",

@@ -5,6 +5,7 @@
 pub mod arrivals;
 pub mod aws;
 pub mod faulty_aws;
+pub mod fixtures;
 pub mod function;
 pub mod hostile;
 pub mod runtime;
@@ -22,11 +23,8 @@ pub const BITBYBIT_KEY: &str = "sk-bitbybit-KEY-must-never-be-logged";
 pub const AUTOCALLS_KEY: &str = "sk-autocalls-KEY-must-never-be-logged";
 pub const ROTATED_KEY: &str = "sk-rotated-KEY-must-never-be-logged";
 pub const META_TOKEN: &str = "EAAG-meta-TOKEN-must-never-be-logged";
-/// The sending number's Graph id in the test secret (not a phone number).
-pub const META_PHONE_NUMBER_ID: &str = "106540352242922";
 /// Phone numbers the tests send to, as national digits that must never be logged whole.
 pub const PHONE_US: &str = "+1 415 555 1234";
-pub const PHONE_ID_NATIONAL: &str = "0812-3456-7890";
 /// The idempotency fingerprint's key in the test secret.
 pub const FINGERPRINT_KEY: &str = "fingerprint-KEY-of-at-least-32-characters-never-logged";
 pub const SECRET_VARIABLE: &str = "variable-value-must-never-be-logged";
@@ -90,14 +88,20 @@ pub fn assert_nothing_forbidden(text: &str) {
     for word in FORBIDDEN {
         assert!(!text.contains(word), "a captured line holds {word:?}");
     }
+    for fixture in fixtures::all() {
+        let key = fixtures::key_of(&fixture);
+        assert!(
+            !text.contains(&key),
+            "a captured line holds {}'s key",
+            fixture.name
+        );
+    }
 }
 
 pub struct TestApp {
     pub app: App,
-    pub bitbybit: MockServer,
-    pub autocalls: MockServer,
-    /// Meta's Graph API; its base URL is `{uri}/v25.0`.
-    pub meta: MockServer,
+    /// One stub per provider of the registry, at its base URL (`t.stubs["meta"]`).
+    pub stubs: fixtures::Stubs,
     pub aws: aws::AwsProxy,
     pub metrics: Arc<Mutex<Vec<String>>>,
     pub secret_id: String,
@@ -121,11 +125,13 @@ impl Default for Options {
     }
 }
 
+/// The secret of every provider's fixture, and the function's own fingerprint key.
 pub fn default_secret() -> String {
-    json!({"bitbybit": {"api_key": BITBYBIT_KEY}, "autocalls": {"api_key": AUTOCALLS_KEY, "sender_id": 12},
-           "meta": {"access_token": META_TOKEN, "phone_number_id": META_PHONE_NUMBER_ID, "language": "en_US"},
-           "wa-dispatch": {"fingerprint_key": FINGERPRINT_KEY}})
-    .to_string()
+    let mut secret = json!({"wa-dispatch": {"fingerprint_key": FINGERPRINT_KEY}});
+    for fixture in fixtures::all() {
+        secret[fixture.name] = fixture.secret;
+    }
+    secret.to_string()
 }
 
 pub fn fingerprint_key() -> wa_dispatch::infra::secrets::FingerprintKey {
@@ -145,9 +151,7 @@ impl TestApp {
 
     pub async fn with(options: Options) -> TestApp {
         setup();
-        let bitbybit = MockServer::start().await;
-        let autocalls = MockServer::start().await;
-        let meta = MockServer::start().await;
+        let stubs = fixtures::Stubs::start().await;
         let aws = aws::AwsProxy::start().await;
         let secret_id = unique("wa/providers");
         if let Some(text) = &options.secret {
@@ -155,15 +159,10 @@ impl TestApp {
         }
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("PROVIDER_SECRET_ID", secret_id.clone()),
-            (
-                "BITBYBIT_BASE_URL",
-                format!("{}/whatsapp/open/v1", bitbybit.uri()),
-            ),
-            ("AUTOCALLS_BASE_URL", autocalls.uri()),
-            ("META_BASE_URL", format!("{}/v25.0", meta.uri())),
             ("PROVIDER_TIMEOUT_MS", "3000".into()),
             ("AUTOCALLS_MAX_RPS", "50".into()),
         ]);
+        vars.extend(stubs.base_urls());
         vars.extend(options.vars);
         let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
         config.aws_endpoint_url = Some(options.aws_endpoint.clone().unwrap_or(aws.url.clone()));
@@ -171,9 +170,7 @@ impl TestApp {
         let app = App::with_metrics(config, MetricsSink::Buffer(metrics.clone()));
         TestApp {
             app,
-            bitbybit,
-            autocalls,
-            meta,
+            stubs,
             aws,
             metrics,
             secret_id,
@@ -287,34 +284,28 @@ pub fn http_v2(method: &str, path: &str, body: Option<String>, headers: &[(&str,
 }
 
 pub fn autocalls_request() -> Value {
-    json!({"provider": "autocalls", "to": PHONE_US, "template": 45,
-           "variables": [SECRET_VARIABLE, "January 15, 2026"], "recipient_name": "John Doe",
-           "client_reference": "order-8812"})
+    fixtures::fixture("autocalls").request
 }
 
 pub fn bitbybit_request() -> Value {
-    json!({"provider": "bitbybit", "to": PHONE_ID_NATIONAL, "country": "ID", "template": "welcome_message",
-           "variables": [SECRET_VARIABLE, "Order123"], "client_reference": "order-8813"})
+    fixtures::fixture("bitbybit").request
 }
 
 pub fn meta_request() -> Value {
-    json!({"provider": "meta", "to": PHONE_US, "template": "order_update",
-           "variables": [SECRET_VARIABLE, "January 15, 2026"], "client_reference": "order-8814"})
+    fixtures::fixture("meta").request
 }
 
 /// Meta's documented success answer for a send to `PHONE_US`.
 pub fn meta_success() -> Value {
-    json!({"messaging_product": "whatsapp", "contacts": [{"input": "+14155551234", "wa_id": "14155551234"}],
-           "messages": [{"id": "wamid.HBgLMTQxNTU1NTEyMzQVAgARGBI", "message_status": "accepted"}]})
+    fixtures::fixture("meta").success
 }
 
 pub fn autocalls_success() -> Value {
-    json!({"success": true, "conversation_id": 1234, "message_id": 567, "whatsapp_message_id": 890,
-           "message_sid": "SMxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "status": "queued"})
+    fixtures::fixture("autocalls").success
 }
 
 pub fn bitbybit_success() -> Value {
-    json!({"data": {"messageId2": "wamid.HBgNNjI4", "timestamp": "2026-01-15T14:00:00Z"}})
+    fixtures::fixture("bitbybit").success
 }
 
 /// A provider stub that gives every POST `response`.
