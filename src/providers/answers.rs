@@ -1,7 +1,8 @@
 //! What every provider's answer table is made of: the rows (an HTTP status, the provider's
 //! own code, ours), the refusal they map to, and the rule for answers no row covers.
 
-use super::{RawAnswer, Redact};
+use super::provider::RawAnswer;
+use super::redact::Redact;
 use crate::error::{ApiError, Code};
 use serde_json::Value;
 

@@ -4,13 +4,16 @@
 //! names a sender (the request's, else the secret's `sender_id`).
 
 use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_ID_CHARS};
-use super::{
+use super::provider::{
     endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
-    Redact, Settings,
+    Settings,
 };
+use super::redact::Redact;
+use crate::domain::json::read_raw;
 use crate::error::{ApiError, Code};
 use crate::infra::secrets::Secret;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -101,7 +104,7 @@ struct AutocallsMessage {
 }
 
 #[derive(Serialize)]
-struct Body<'a> {
+struct AutocallsBody<'a> {
     sender_id: u64,
     template_id: u64,
     recipient_phone: &'a str,
@@ -213,7 +216,7 @@ impl Message for AutocallsMessage {
             )
             .with_provider(NAME)
         })?;
-        let body = Body {
+        let body = AutocallsBody {
             sender_id,
             template_id: self.template_id,
             recipient_phone: &self.recipient_phone,
@@ -256,16 +259,17 @@ fn template_id(value: Option<&Value>) -> Result<u64, ApiError> {
 }
 
 /// The request's `autocalls` block: `sender_id` only.
-fn sender(block: Option<&Map<String, Value>>) -> Result<Option<u64>, ApiError> {
-    let Some(block) = block else { return Ok(None) };
-    if let Some(unknown) = block.keys().find(|k| *k != "sender_id") {
-        let field = format!("{NAME}.{unknown}");
-        return Err(ApiError::invalid(
-            &field,
-            format!("unknown field `{field}`"),
-        ));
-    }
-    match block.get("sender_id") {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AutocallsBlock {
+    sender_id: Option<Value>,
+}
+
+fn sender(block: Option<&RawValue>) -> Result<Option<u64>, ApiError> {
+    let Some(block) = read_raw::<AutocallsBlock>(block, NAME)? else {
+        return Ok(None);
+    };
+    match block.sender_id {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v.as_u64().filter(|id| *id > 0).map(Some).ok_or_else(|| {
             ApiError::invalid(

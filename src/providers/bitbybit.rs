@@ -3,19 +3,21 @@
 //! its variables are positional, it takes a media URL, and it documents no rate.
 
 use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_CODE_CHARS, MAX_ID_CHARS};
-use super::{
+use super::provider::{
     endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
-    Redact, Settings,
+    Settings,
 };
+use super::redact::Redact;
+use crate::domain::json::read_raw;
+use crate::domain::template::TemplateName;
 use crate::error::{ApiError, Code};
 use crate::infra::secrets::Secret;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 const NAME: &str = "bitbybit";
 const TEMPLATE_SOURCES: &[&str] = &["CRM", "AUTH"];
 const CHANNELS: &[&str] = &["whatsapp cloud api", "whatsapp coex"];
-const MAX_TEMPLATE_CHARS: usize = 512;
 
 /// The documented refusals: 400 `VALIDATION_ERROR`, 401 `INVALID_API_KEY`,
 /// 403 `INSUFFICIENT_SCOPE`, 429 `RATE_LIMIT_EXCEEDED`.
@@ -48,7 +50,7 @@ pub struct Bitbybit;
 #[derive(Serialize)]
 struct BitbybitMessage {
     to: String,
-    template_name: String,
+    template_name: TemplateName,
     template_source: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     sources: Option<&'static str>,
@@ -79,33 +81,19 @@ impl Provider for Bitbybit {
     }
 
     fn parse(&self, input: &Input<'_>) -> Result<Box<dyn Message>, ApiError> {
-        let bad = |why: &str| ApiError::invalid("template", format!("`template` {why}"));
-        let template_name = match input.template {
-            None | Some(Value::Null) => return Err(bad("is required")),
-            Some(Value::String(name)) if name.trim().is_empty() => {
-                return Err(bad("must be a non-empty template name for bitbybit"))
-            }
-            Some(Value::String(name)) if name.chars().count() > MAX_TEMPLATE_CHARS => {
-                return Err(bad(&format!(
-                    "must be at most {MAX_TEMPLATE_CHARS} characters"
-                )))
-            }
-            Some(Value::String(name)) => name.clone(),
-            Some(_) => return Err(bad("must be the template's name (a string) for bitbybit")),
-        };
+        let template_name = TemplateName::parse(input.template, NAME)?;
         let params = input.variables.positional(NAME)?;
-        let block = BitbybitBlock(input.block);
+        let block = read_raw::<BitbybitBlock>(input.block, NAME)?.unwrap_or_default();
         Ok(Box::new(BitbybitMessage {
             to: input.to.digits().to_string(),
             template_name,
             // Required by bitbybit; our documented default is CRM.
-            template_source: block
-                .one_of("template_source", TEMPLATE_SOURCES)?
+            template_source: one_of(block.template_source, "template_source", TEMPLATE_SOURCES)?
                 .unwrap_or("CRM"),
-            sources: block.one_of("sources", CHANNELS)?,
+            sources: one_of(block.sources, "sources", CHANNELS)?,
             params: (!params.is_empty()).then(|| params.iter().map(|v| v.to_string()).collect()),
             media_url: input.media_url.map(str::to_string),
-            ignore_active_ticket: block.boolean("ignore_active_ticket")?,
+            ignore_active_ticket: boolean(block.ignore_active_ticket, "ignore_active_ticket")?,
             country_code: input.country.map(|c| c.as_str().to_string()),
         }))
     }
@@ -156,57 +144,42 @@ impl Message for BitbybitMessage {
 }
 
 /// The request's `bitbybit` block: `template_source`, `sources`, `ignore_active_ticket`.
-struct BitbybitBlock<'a>(Option<&'a Map<String, Value>>);
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BitbybitBlock {
+    template_source: Option<Value>,
+    sources: Option<Value>,
+    ignore_active_ticket: Option<Value>,
+}
 
-impl BitbybitBlock<'_> {
-    fn get(&self, name: &str) -> Result<Option<&Value>, ApiError> {
-        let Some(block) = self.0 else { return Ok(None) };
-        if let Some(unknown) = block
-            .keys()
-            .find(|k| !["template_source", "sources", "ignore_active_ticket"].contains(&k.as_str()))
-        {
-            let field = format!("{NAME}.{unknown}");
-            return Err(ApiError::invalid(
-                &field,
-                format!("unknown field `{field}`"),
-            ));
-        }
-        Ok(block.get(name).filter(|v| !v.is_null()))
+fn one_of(
+    value: Option<Value>,
+    name: &str,
+    allowed: &[&'static str],
+) -> Result<Option<&'static str>, ApiError> {
+    let field = format!("{NAME}.{name}");
+    let refused = || ApiError::invalid(&field, format!("`{field}` must be one of {allowed:?}"));
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => allowed
+            .iter()
+            .copied()
+            .find(|a| *a == s)
+            .map(Some)
+            .ok_or_else(refused),
+        Some(_) => Err(refused()),
     }
+}
 
-    fn one_of(
-        &self,
-        name: &str,
-        allowed: &[&'static str],
-    ) -> Result<Option<&'static str>, ApiError> {
-        let field = format!("{NAME}.{name}");
-        match self.get(name)? {
-            None => Ok(None),
-            Some(Value::String(s)) => allowed
-                .iter()
-                .copied()
-                .find(|a| a == s)
-                .map(Some)
-                .ok_or_else(|| {
-                    ApiError::invalid(&field, format!("`{field}` must be one of {allowed:?}"))
-                }),
-            Some(_) => Err(ApiError::invalid(
-                &field,
-                format!("`{field}` must be one of {allowed:?}"),
-            )),
-        }
-    }
-
-    fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        let field = format!("{NAME}.{name}");
-        match self.get(name)? {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(ApiError::invalid(
-                &field,
-                format!("`{field}` must be a boolean"),
-            )),
-        }
+fn boolean(value: Option<Value>, name: &str) -> Result<Option<bool>, ApiError> {
+    let field = format!("{NAME}.{name}");
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(_) => Err(ApiError::invalid(
+            &field,
+            format!("`{field}` must be a boolean"),
+        )),
     }
 }
 

@@ -5,10 +5,11 @@
 //! provider's are, and it is sent through HTTP, SQS and a dry run below.
 
 use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_ID_CHARS};
-use super::{
+use super::provider::{
     endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
-    Redact, Settings,
+    Settings,
 };
+use super::redact::Redact;
 use crate::error::{ApiError, Code};
 use crate::infra::secrets::Secret;
 use serde::Serialize;
@@ -23,6 +24,10 @@ const TABLE: &[Row] = &[Row {
 }];
 
 pub struct Echo;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EchoBlock {}
 
 #[derive(Serialize)]
 struct EchoMessage {
@@ -52,13 +57,8 @@ impl Provider for Echo {
         if input.template.and_then(Value::as_str) == Some("sim_panic") {
             panic!("echo was asked to panic");
         }
-        if let Some(unknown) = input.block.and_then(|b| b.keys().next()) {
-            let field = format!("{NAME}.{}", crate::error::field_name(unknown));
-            return Err(ApiError::invalid(
-                &field,
-                format!("unknown field `{field}`"),
-            ));
-        }
+        // echo has no options: any field of its block is unknown.
+        crate::domain::json::read_raw::<EchoBlock>(input.block, NAME)?;
         let template = match input.template {
             Some(Value::String(name)) if !name.trim().is_empty() => name.clone(),
             _ => {

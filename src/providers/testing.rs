@@ -1,27 +1,19 @@
 //! Helpers for the providers' unit tests: a request's common parts read from JSON (as
 //! `request.rs` reads them), a provider's default settings, and a provider's answer.
 
-use super::{Input, Message, Provider, RawAnswer, Settings};
-use crate::domain::phone::{Country, Phone};
-use crate::domain::variables::Variables;
+use super::provider::{Message, Provider, RawAnswer, Settings};
 use crate::error::ApiError;
 use reqwest::Url;
 use serde_json::Value;
 
 /// `provider`'s message for a send request given as JSON (its common parts valid).
+/// `provider`'s message for a send request given as JSON, read by the production parser
+/// (`body` names its provider).
 pub fn parse(provider: &dyn Provider, body: &Value) -> Result<Box<dyn Message>, ApiError> {
-    let country = body["country"].as_str().map(|c| Country::parse(c).unwrap());
-    let to = Phone::parse(body["to"].as_str().unwrap(), country).unwrap();
-    let variables = Variables::parse(body.get("variables"), None)?;
-    provider.parse(&Input {
-        to: &to,
-        country,
-        template: body.get("template"),
-        variables: &variables,
-        recipient_name: body["recipient_name"].as_str(),
-        media_url: body["media_url"].as_str(),
-        block: body.get(provider.name()).and_then(Value::as_object),
-    })
+    let mut body = body.clone();
+    body["provider"] = Value::String(provider.name().to_string());
+    crate::send::request::SendRequest::parse(&body.to_string(), None, None)
+        .map(|r| r.into_message())
 }
 
 pub fn settings(provider: &dyn Provider) -> Settings {

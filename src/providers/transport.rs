@@ -5,7 +5,7 @@
 //! nothing a provider answers can redirect the key elsewhere, overflow a clock or hold a
 //! send past its deadline. An attempt holds a send permit only while it runs.
 
-use super::{Auth, Provider, ProviderRequest, RawAnswer};
+use super::provider::{Auth, Provider, ProviderRequest, RawAnswer};
 use crate::error::{ApiError, Code};
 use crate::infra::secrets::ApiKey;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};

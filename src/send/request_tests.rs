@@ -4,6 +4,7 @@ use super::*;
 use crate::infra::secrets::Secret;
 use crate::providers::Settings;
 use serde_json::json;
+use serde_json::Value;
 
 fn parse(body: Value) -> Result<SendRequest, ApiError> {
     SendRequest::parse(&body.to_string(), None, None)

@@ -24,7 +24,11 @@ fn sources() -> Vec<(String, String)> {
     let mut out = vec![];
     walk(&root, &root, &mut out);
     // Test modules kept in files of their own.
-    out.retain(|(path, _)| !path.ends_with("_tests.rs") && !path.ends_with("/tests.rs"));
+    out.retain(|(path, _)| {
+        !path.ends_with("_tests.rs")
+            && !path.ends_with("/tests.rs")
+            && !path.ends_with("/testing.rs")
+    });
     out
 }
 
@@ -238,7 +242,9 @@ fn file_imports(path: &str, code: &str, modules: &BTreeSet<String>) -> BTreeSet<
                 Some(&"self") => (own.clone(), &segments[1..]),
                 _ => (own.clone(), &segments[..]),
             };
-            let mut best = None;
+            // An item of a module (`super::Item`, `crate::a::Item`) is an import of that module.
+            let mut best = (!tail.is_empty() && modules.contains(&base) && segments.len() > 1)
+                .then(|| base.clone());
             let mut current = base;
             for segment in tail {
                 current = join(&current, segment);

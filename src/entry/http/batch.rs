@@ -20,7 +20,7 @@ struct BatchText<'a> {
 
 pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
     Box::pin(async move {
-        let entries = match super::json_text(call).and_then(entries) {
+        let entries = match super::reply::json_text(call).and_then(entries) {
             Ok(entries) => entries,
             Err(error) => return call.rejected(error),
         };

@@ -15,10 +15,10 @@ pub use batch::MAX_BATCH_ENTRIES;
 pub use routes::{MAX_BATCH_BODY, MAX_BODY};
 
 use crate::app::App;
+use crate::domain::request::is_printable_token;
 use crate::entry::shared::UNDECODABLE_BODY;
 use crate::error::{ApiError, Code};
 use crate::infra::telemetry::{clean, request_span};
-use crate::send::request::is_printable_token;
 use crate::send::Invocation;
 use caller::Caller;
 use lambda_http::request::RequestContext;
@@ -144,22 +144,6 @@ fn checked_body<'a>(request: &'a Request, route: &Route) -> Result<&'a [u8], Api
         ));
     }
     Ok(bytes)
-}
-
-/// The body as JSON text: not empty, and UTF-8.
-fn json_text<'a>(call: &Call<'a>) -> Result<&'a str, ApiError> {
-    if call.body.is_empty() {
-        return Err(ApiError::new(
-            Code::InvalidRequest,
-            "the body is empty; a JSON send request is expected",
-        ));
-    }
-    std::str::from_utf8(call.body).map_err(|_| {
-        ApiError::new(
-            Code::InvalidRequest,
-            "the body is not valid JSON: it is not UTF-8 text",
-        )
-    })
 }
 
 #[cfg(test)]

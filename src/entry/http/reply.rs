@@ -4,7 +4,7 @@
 use super::caller::Caller;
 use crate::app::App;
 use crate::entry::shared::finish;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::infra::telemetry::Report;
 use crate::send::outcome::Outcome;
 use crate::send::Invocation;
@@ -127,4 +127,20 @@ pub fn rejected(
     let outcome = Outcome::error(error, request_id, report);
     finish(app, "http", request_id, None, &outcome, started);
     Reply::of(&outcome)
+}
+
+/// The body as JSON text: not empty, and UTF-8.
+pub fn json_text<'a>(call: &Call<'a>) -> Result<&'a str, ApiError> {
+    if call.body.is_empty() {
+        return Err(ApiError::new(
+            Code::InvalidRequest,
+            "the body is empty; a JSON send request is expected",
+        ));
+    }
+    std::str::from_utf8(call.body).map_err(|_| {
+        ApiError::new(
+            Code::InvalidRequest,
+            "the body is not valid JSON: it is not UTF-8 text",
+        )
+    })
 }

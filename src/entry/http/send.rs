@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 
 pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
     Box::pin(async move {
-        let text = match super::json_text(call) {
+        let text = match super::reply::json_text(call) {
             Ok(text) => text,
             Err(error) => return call.rejected(error),
         };

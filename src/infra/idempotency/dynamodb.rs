@@ -1,7 +1,7 @@
 //! Idempotency records in DynamoDB: a table with partition key `id` (string) and TTL on
 //! `expires_at`. Every write is conditional, so that two invocations never both own a key.
 
-use super::{Change, IdempotencyStore, Record, State, StoreError, StoreResult};
+use super::store::{Change, IdempotencyStore, Record, State, StoreError, StoreResult};
 use crate::infra::aws::{describe, Aws};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -74,7 +74,7 @@ impl IdempotencyStore for Dynamo {
                 .item("owner", s(&record.owner))
                 .item("lease_until", n(record.lease_until))
                 .item("expires_at", n(record.expires_at))
-                .item("v", n(super::VERSION));
+                .item("v", n(super::store::VERSION));
             if let Some(state) = record.state {
                 put = put.item("state", s(state.as_str()));
             }
@@ -131,7 +131,7 @@ impl IdempotencyStore for Dynamo {
                 update = update
                     .expression_attribute_values(":status", n(u64::from(*status)))
                     .expression_attribute_values(":answer", s(answer))
-                    .expression_attribute_values(":v", n(super::VERSION));
+                    .expression_attribute_values(":v", n(super::store::VERSION));
             }
             let result = update.update_expression(set).send().await;
             conditional("UpdateItem", result)

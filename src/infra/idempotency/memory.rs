@@ -1,7 +1,7 @@
 //! Idempotency records in memory, for unit tests of the pipeline's rules: it can be told to
 //! fail a given call, as DynamoDB throttling or an outage would.
 
-use super::{Change, IdempotencyStore, Record, State, StoreError, StoreResult};
+use super::store::{Change, IdempotencyStore, Record, State, StoreError, StoreResult};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -108,7 +108,7 @@ impl IdempotencyStore for Memory {
             if let Some((status, answer)) = &change.answer {
                 record.http_status = Some(*status);
                 record.answer = Some(answer.clone());
-                record.version = Some(super::VERSION);
+                record.version = Some(super::store::VERSION);
             }
             Ok(true)
         })

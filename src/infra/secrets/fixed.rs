@@ -1,6 +1,6 @@
 //! Secrets given up front, for unit tests of the send pipeline: no fetch, no cache.
 
-use super::{FingerprintKey, Secret, Secrets};
+use super::secret::{FingerprintKey, Secret, Secrets};
 use crate::error::{ApiError, Code};
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;

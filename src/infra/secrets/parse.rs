@@ -2,7 +2,7 @@
 //! from the combined secret its object; from a per-provider secret its object, the combined
 //! shape, or the bare key; and the fingerprint key.
 
-use super::{FingerprintKey, Secret, SecretText};
+use super::secret::{FingerprintKey, Secret, SecretText};
 use crate::error::{ApiError, Code};
 use serde_json::Value;
 

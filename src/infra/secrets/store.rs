@@ -1,7 +1,8 @@
 //! The real `Secrets`: the cache in front of Secrets Manager or the local file.
 
 use super::parse::{self, parse};
-use super::{FingerprintKey, Secret, SecretRef, SecretText, Secrets, Source};
+use super::secret::{FingerprintKey, Secret, SecretRef, SecretText, Secrets};
+use super::source::Source;
 use crate::error::{ApiError, Code};
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
@@ -66,7 +67,7 @@ impl SecretStore {
         let secret = self.secret_ref(provider)?;
         let still_rejected = |text: &SecretText| {
             parse(provider, key_field, secret.combined, text)
-                .is_ok_and(|now| now.key == rejected.key)
+                .is_ok_and(|now| now.key() == rejected.key())
         };
         let text = self.text(&secret.id, Some(&still_rejected)).await?;
         parse(provider, key_field, secret.combined, &text).map_err(|e| e.with_provider(provider))

@@ -1,8 +1,10 @@
-//! Unit tests of `providers/meta.rs`: the Graph request as docs/providers.md ("meta") says, and
+//! Unit tests of the meta provider: the Graph request as docs/providers.md ("meta") says, and
 //! every error code of its table.
 
 use super::*;
+use crate::infra::secrets::Secret;
 use crate::providers::testing::{answer, parse, settings};
+use crate::providers::ProviderRequest;
 use serde_json::json;
 
 fn request(extra: Value) -> Value {
