@@ -51,7 +51,7 @@ impl Variables {
                 .filter(|i| (1..=n).contains(i) && i.to_string() == *name)
                 .ok_or_else(|| {
                     ApiError::invalid(
-                        format!("variables.{name}"),
+                        format!("variables.{}", crate::error::field_name(name)),
                         format!(
                             "{provider} variables are positional: object keys must be exactly \"1\"..\"{n}\""
                         ),
@@ -99,7 +99,7 @@ impl Variables {
                 let entries = map
                     .iter()
                     .map(|(k, v)| {
-                        let field = format!("variables.{k}");
+                        let field = format!("variables.{}", crate::error::field_name(k));
                         if k.is_empty() || k.chars().count() > MAX_NAME_CHARS {
                             return Err(ApiError::invalid(
                                 field,

@@ -281,5 +281,4 @@ fn sender(block: Option<&RawValue>) -> Result<Option<u64>, ApiError> {
 }
 
 #[cfg(test)]
-#[path = "autocalls_tests.rs"]
 mod tests;

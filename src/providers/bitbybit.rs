@@ -138,6 +138,11 @@ impl Message for BitbybitMessage {
         })
     }
 
+    /// bitbybit documents no rate; `BITBYBIT_MAX_RPS`, when set, paces each API key.
+    fn pace_key(&self, secret: &Secret) -> Option<String> {
+        Some(secret.key().expose().to_string())
+    }
+
     fn fingerprint(&self) -> Value {
         serde_json::to_value(self).unwrap_or_default()
     }
@@ -184,5 +189,4 @@ fn boolean(value: Option<Value>, name: &str) -> Result<Option<bool>, ApiError> {
 }
 
 #[cfg(test)]
-#[path = "bitbybit_tests.rs"]
 mod tests;

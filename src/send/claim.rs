@@ -79,15 +79,19 @@ impl<'a> KeyGuard<'a> {
         } else {
             State::Claimed
         };
+        // The owner of a put that may have landed, for freeing it if the claim fails after.
+        let attempted = std::sync::Mutex::new(None::<String>);
         let work = async {
             // A record may vanish between the failed put and the read (its key freed after a
             // certain refusal): then the put is worth one more try.
             for _ in 0..2 {
                 let now = epoch_now();
+                let owner = format!("{:016x}", fastrand::u64(..));
+                *attempted.lock().unwrap_or_else(|p| p.into_inner()) = Some(owner.clone());
                 let record = Record {
                     id: id.to_string(),
                     fingerprint: fingerprint.to_string(),
-                    owner: format!("{:016x}", fastrand::u64(..)),
+                    owner,
                     state: Some(state),
                     lease_until: lease_until(now, budget.deadline),
                     expires_at: self.expiry(state, now, budget.deadline),
@@ -110,18 +114,24 @@ impl<'a> KeyGuard<'a> {
                 let (written, legacy) = tokio::join!(self.store.put_new(&record, now), legacy);
                 if written.map_err(unavailable)? {
                     if legacy.map_err(unavailable)?.is_some() {
-                        let _ = self.store.delete(&record.id, &record.owner).await;
+                        self.store
+                            .delete(&record.id, &record.owner)
+                            .await
+                            .map_err(unavailable)?;
+                        *attempted.lock().unwrap_or_else(|p| p.into_inner()) = None;
                         return Err(ApiError::new(
                             Code::IdempotencyConflict,
                             "this idempotency key was used by an earlier version of wa-dispatch within its TTL; nothing was sent",
                         ));
                     }
+                    *attempted.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     return Ok(Claim::Fresh(Ticket {
                         id: record.id,
                         owner: record.owner,
                         state,
                     }));
                 }
+                *attempted.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 match self.store.get(id).await.map_err(unavailable)? {
                     Some(earlier) if earlier.expires_at >= now => {
                         return decide(&earlier, fingerprint, now).map(Claim::Earlier)
@@ -131,7 +141,23 @@ impl<'a> KeyGuard<'a> {
             }
             Err(in_flight())
         };
-        crate::infra::bounded(cutoff(budget.deadline), late(), work).await
+        let claimed = crate::infra::bounded(cutoff(budget.deadline), late(), work).await;
+        let landed = attempted.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let (Err(error), Some(owner)) = (&claimed, landed) {
+            if error.code == Code::IdempotencyUnavailable {
+                // Refused with nothing sent: a record of ours that may have landed must not
+                // hold the key (a `sending` one would answer DELIVERY_UNKNOWN for 21 days).
+                let free = async {
+                    self.store
+                        .delete(id, &owner)
+                        .await
+                        .map(|_| ())
+                        .map_err(|_| ())
+                };
+                let _ = crate::infra::bounded(budget.settle_by(), (), free).await;
+            }
+        }
+        claimed
     }
 
     /// Marks a claimed record as sending, just before the first byte of the first attempt:
@@ -304,32 +330,4 @@ pub(super) fn epoch_now() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lease_outlives_its_invocation_whatever_the_fractions() {
-        for (now_ms, left_ms) in [(100_900, 2_500), (100_000, 0), (100_999, 999), (5, 29_999)] {
-            let (now, left) = (
-                Duration::from_millis(now_ms),
-                Duration::from_millis(left_ms),
-            );
-            let deadline = now + left;
-            let until = lease_after(now, left);
-            // A record's lease has ended once `lease_until < epoch seconds now`.
-            assert!(
-                Duration::from_secs(until + 1) >= deadline + LEASE_MARGIN,
-                "{now_ms} + {left_ms}: until {until}"
-            );
-        }
-    }
-
-    #[test]
-    fn record_ids_are_scoped_digests() {
-        let a = record_id("iam:arn:a", "k-1");
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, record_id("iam:arn:b", "k-1"));
-        assert_ne!(record_id("ab", "c"), record_id("a", "bc"));
-        assert!(!a.contains("k-1"));
-    }
-}
+mod tests;

@@ -159,5 +159,4 @@ impl SendRequest {
 }
 
 #[cfg(test)]
-#[path = "request_tests.rs"]
 mod tests;

@@ -27,6 +27,7 @@ fn sources() -> Vec<(String, String)> {
     out.retain(|(path, _)| {
         !path.ends_with("_tests.rs")
             && !path.ends_with("/tests.rs")
+            && !path.contains("/tests/")
             && !path.ends_with("/testing.rs")
     });
     out

@@ -1,5 +1,5 @@
 //! Only whom the deployment allows can send, and every send names who asked
-//! (docs/guarantees.md, "Callers"): the request line's `caller` for each source, keys
+//! (docs/api.md, "Callers"): the request line's `caller` for each source, keys
 //! scoped per caller, records that hold nothing personal, strict paths, base URLs without
 //! credentials, and provider echoes cut out in any form.
 

@@ -5,6 +5,7 @@
 //! (Meta's own advice: its throttling codes come back as HTTP 400), and throughput is limited
 //! per sending number (80/s by default).
 
+mod components;
 mod message;
 mod wire;
 

@@ -15,6 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod faults;
+
 const FINGERPRINT_KEY: &str = "a-fingerprint-key-of-at-least-32-characters";
 
 struct Harness {
@@ -109,7 +111,7 @@ impl Harness {
     /// The one record of the store (each test uses one key).
     fn record(&self, key: &str) -> Record {
         self.store
-            .record(&super::claim::record_id("test", key))
+            .record(&crate::send::record_id("test", key))
             .expect("a record")
     }
 }
@@ -184,7 +186,7 @@ async fn a_documented_refusal_frees_the_key_so_that_the_fixed_retry_sends() {
     assert_eq!(code(&h.send("k").await), Some(Code::ProviderRejected));
     assert!(h
         .store
-        .record(&super::claim::record_id("test", "k"))
+        .record(&crate::send::record_id("test", "k"))
         .is_none());
     h.answers(ok()).await;
     let retried = h.send("k").await;
@@ -192,64 +194,10 @@ async fn a_documented_refusal_frees_the_key_so_that_the_fixed_retry_sends() {
 }
 
 #[tokio::test]
-async fn an_outcome_whose_write_fails_is_never_taken_as_nothing_sent() {
-    let h = harness().await;
-    h.answers(ok()).await;
-    h.store.fail(Operation::Update(State::Done), 1000);
-    let first = h
-        .send_as(&request("k"), "test", Duration::from_secs(3))
-        .await;
-    assert!(first.result.is_ok(), "the caller gets the real answer");
-    let mut record = h.record("k");
-    assert_eq!(record.state, Some(State::Sending));
-    // The invocation is long over (its lease has passed): a redelivery a day later.
-    record.lease_until = epoch_now() - 86_400;
-    h.store.insert(record);
-    let again = h.send("k").await;
-    assert_eq!(code(&again), Some(Code::DeliveryUnknown));
-    assert_eq!(h.sent().await, 1);
-}
-
-#[tokio::test]
-async fn a_write_that_fails_once_is_retried_within_the_time_kept_for_it() {
-    let h = harness().await;
-    h.answers(ok()).await;
-    h.store.fail(Operation::Update(State::Done), 2);
-    assert!(h.send("k").await.result.is_ok());
-    assert_eq!(h.record("k").state, Some(State::Done));
-}
-
-#[tokio::test]
-async fn a_function_that_died_while_sending_leaves_delivery_unknown() {
-    let h = harness().await;
-    h.answers(ok()).await;
-    // What an invocation that died between the provider's answer and the write left behind.
-    let key = FingerprintKey::new(FINGERPRINT_KEY).unwrap();
-    let parsed = super::request::SendRequest::parse(&request("k"), None, None).unwrap();
-    h.store.insert(Record {
-        id: super::claim::record_id("test", "k"),
-        fingerprint: parsed.fingerprint(&key),
-        owner: "dead".into(),
-        state: Some(State::Sending),
-        lease_until: epoch_now() - 1,
-        expires_at: epoch_now() + 1_814_000,
-        http_status: None,
-        answer: None,
-        version: Some(VERSION),
-    });
-    let again = h.send("k").await;
-    assert_eq!(
-        (code(&again), again.replay),
-        (Some(Code::DeliveryUnknown), true)
-    );
-    assert_eq!(h.sent().await, 0);
-}
-
-#[tokio::test]
 async fn only_a_stale_claimed_record_frees_its_key() {
     let h = harness().await;
     h.answers(ok()).await;
-    let id = super::claim::record_id("test", "k");
+    let id = crate::send::record_id("test", "k");
     let stale = |state| Record {
         id: id.clone(),
         fingerprint: "whatever".into(),
@@ -276,7 +224,7 @@ async fn only_a_stale_claimed_record_frees_its_key() {
 async fn a_live_record_is_in_flight_and_another_request_under_the_key_is_a_conflict() {
     let h = harness().await;
     h.answers(ok()).await;
-    let id = super::claim::record_id("test", "k");
+    let id = crate::send::record_id("test", "k");
     h.send("k").await;
     let other = json!({"provider": "echo", "to": "+1 415 555 0100", "template": "other",
                        "idempotency_key": "k"})
@@ -313,29 +261,6 @@ async fn a_stored_answer_of_another_version_says_it_was_sent() {
 }
 
 #[tokio::test]
-async fn a_store_that_cannot_claim_or_mark_refuses_the_send_and_sends_nothing() {
-    let h = harness().await;
-    h.answers(ok()).await;
-    h.store.fail(Operation::Put, 1);
-    assert_eq!(code(&h.send("k").await), Some(Code::IdempotencyUnavailable));
-    // A paced send is claimed first, then marked as sending when its slot comes.
-    let paced = harness_with(&[("ECHO_MAX_RPS", "2")], true).await;
-    paced.answers(ok()).await;
-    assert!(paced.send("first").await.result.is_ok());
-    paced.store.fail(Operation::Update(State::Sending), 1);
-    let refused = paced.send("second").await;
-    assert_eq!(code(&refused), Some(Code::IdempotencyUnavailable));
-    assert!(
-        paced
-            .store
-            .record(&super::claim::record_id("test", "second"))
-            .is_none(),
-        "key freed"
-    );
-    assert_eq!(h.sent().await + paced.sent().await, 1);
-}
-
-#[tokio::test]
 async fn a_slot_that_leaves_too_little_time_is_rate_limited_and_writes_no_record() {
     let h = harness_with(&[("ECHO_MAX_RPS", "1")], true).await;
     h.answers(ok()).await;
@@ -347,7 +272,7 @@ async fn a_slot_that_leaves_too_little_time_is_rate_limited_and_writes_no_record
     assert!(refused.retry_after().is_some_and(|s| s >= 1));
     assert!(h
         .store
-        .record(&super::claim::record_id("test", "b"))
+        .record(&crate::send::record_id("test", "b"))
         .is_none());
     assert_eq!(h.sent().await, 1);
 }
@@ -373,34 +298,4 @@ async fn without_a_fingerprint_key_a_keyed_send_is_a_configuration_error() {
     assert_eq!(code(&h.send("k").await), Some(Code::ConfigurationError));
     assert_eq!(h.sent().await, 0);
     assert!(h.store.calls().is_empty());
-}
-
-#[tokio::test]
-async fn a_live_record_an_earlier_version_wrote_under_the_bare_key_is_a_conflict() {
-    let h = harness().await;
-    h.answers(ok()).await;
-    // The earlier version's record: the bare key as its id, no state of ours.
-    h.store.insert(Record {
-        id: "k".into(),
-        fingerprint: String::new(),
-        owner: String::new(),
-        state: None,
-        lease_until: 0,
-        expires_at: epoch_now() + 3600,
-        http_status: None,
-        answer: None,
-        version: None,
-    });
-    assert_eq!(code(&h.send("k").await), Some(Code::IdempotencyConflict));
-    assert!(
-        h.store
-            .record(&super::claim::record_id("test", "k"))
-            .is_none(),
-        "ours released"
-    );
-    assert_eq!(h.sent().await, 0);
-    let off = harness_with(&[("IDEMPOTENCY_LEGACY_LOOKUP", "false")], true).await;
-    off.answers(ok()).await;
-    off.store.insert(h.store.record("k").unwrap());
-    assert!(off.send("k").await.result.is_ok());
 }
