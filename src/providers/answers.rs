@@ -72,7 +72,27 @@ impl Match {
     }
 }
 
-/// Maps a refusal through a provider's table. Rows are tried in order; an answer that no
+/// The statuses any HTTP API may give, after each provider's own rows: a key refused, a
+/// request throttled.
+const COMMON_ROWS: &[Row] = &[
+    Row {
+        status: 401,
+        provider_code: Match::Any,
+        code: Code::ProviderAuthFailed,
+    },
+    Row {
+        status: 403,
+        provider_code: Match::Any,
+        code: Code::ProviderAuthFailed,
+    },
+    Row {
+        status: 429,
+        provider_code: Match::Any,
+        code: Code::RateLimited,
+    },
+];
+
+/// Maps a refusal through a provider's table, then `COMMON_ROWS`. Rows are tried in order; an answer that no
 /// row covers is undocumented (`PROVIDER_UNAVAILABLE`), as are 5xx answers.
 pub fn refusal(
     provider: &'static str,
@@ -83,7 +103,7 @@ pub fn refusal(
     redact: &Redact,
 ) -> ApiError {
     let provider_code = provider_code.map(|code| redact.id(code, MAX_CODE_CHARS));
-    let Some(row) = table.iter().find(|row| {
+    let Some(row) = table.iter().chain(COMMON_ROWS).find(|row| {
         row.status == answer.status && row.provider_code.matches(provider_code.as_deref())
     }) else {
         let what = if answer.status >= 500 {

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 const NAME: &str = "autocalls";
 
-/// The documented refusals ("Error Responses"), then the statuses any HTTP API may give.
+/// The documented refusals ("Error Responses"); 401, 403 and 429 are `answers::COMMON_ROWS`.
 const TABLE: &[Row] = &[
     Row {
         status: 402,
@@ -68,21 +68,6 @@ const TABLE: &[Row] = &[
         status: 422,
         provider_code: Match::Any,
         code: Code::ProviderRejected,
-    },
-    Row {
-        status: 401,
-        provider_code: Match::Any,
-        code: Code::ProviderAuthFailed,
-    },
-    Row {
-        status: 403,
-        provider_code: Match::Any,
-        code: Code::ProviderAuthFailed,
-    },
-    Row {
-        status: 429,
-        provider_code: Match::Any,
-        code: Code::RateLimited,
     },
 ];
 

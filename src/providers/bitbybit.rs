@@ -20,29 +20,12 @@ const TEMPLATE_SOURCES: &[&str] = &["CRM", "AUTH"];
 const CHANNELS: &[&str] = &["whatsapp cloud api", "whatsapp coex"];
 
 /// The documented refusals: 400 `VALIDATION_ERROR`, 401 `INVALID_API_KEY`,
-/// 403 `INSUFFICIENT_SCOPE`, 429 `RATE_LIMIT_EXCEEDED`.
-const TABLE: &[Row] = &[
-    Row {
-        status: 400,
-        provider_code: Match::Any,
-        code: Code::ProviderRejected,
-    },
-    Row {
-        status: 401,
-        provider_code: Match::Any,
-        code: Code::ProviderAuthFailed,
-    },
-    Row {
-        status: 403,
-        provider_code: Match::Any,
-        code: Code::ProviderAuthFailed,
-    },
-    Row {
-        status: 429,
-        provider_code: Match::Any,
-        code: Code::RateLimited,
-    },
-];
+/// 403 `INSUFFICIENT_SCOPE`, 429 `RATE_LIMIT_EXCEEDED` (the last three: `answers::COMMON_ROWS`).
+const TABLE: &[Row] = &[Row {
+    status: 400,
+    provider_code: Match::Any,
+    code: Code::ProviderRejected,
+}];
 
 pub struct Bitbybit;
 
