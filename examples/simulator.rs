@@ -77,6 +77,11 @@ pub const META_ERRORS: &[(i64, u16, &str)] = &[
 /// The Meta template name whose sends are held under pacing.
 pub const META_PACED: &str = "sim_paced";
 
+/// The Meta template name whose sends are then reported by status webhooks, `sent`,
+/// `delivered` and `read`, to `SIM_META_WEBHOOK_URL`, signed with `SIM_META_APP_SECRET`;
+/// `sim_failed_<code>` reports `sent`, then `failed` with that error code.
+pub const META_DELIVERED: &str = "sim_delivery";
+
 static SENT: AtomicU64 = AtomicU64::new(0);
 
 #[allow(dead_code)]
@@ -125,6 +130,7 @@ async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::
         (true, "/bitbybit/messages/send-template") => bitbybit(api_key, json_type, body),
         (true, "/autocalls/api/user/whatsapp/send") => autocalls(bearer, json_type, body),
         (true, path) if meta_path(path) => meta(bearer, json_type, body),
+        (true, path) if path.starts_with("/eventbridge") => local_bus(body),
         _ => (404, json!({"message": "Not Found"})),
     };
     Ok(Response::builder()
@@ -342,6 +348,31 @@ fn meta(bearer: Option<String>, json_type: bool, body: Option<Value>) -> (u16, V
         return error(*status, *code, title);
     }
     let to = body["to"].as_str().unwrap_or_default();
+    let reference = body.get("biz_opaque_callback_data").and_then(Value::as_str);
+    // A message to be reported gets an id the caller can know: its client_reference's.
+    let id = match reference {
+        Some(reference) if name == META_DELIVERED || name.starts_with("sim_failed_") => {
+            format!("wamid.SIM.{reference}")
+        }
+        _ => format!("wamid.SIM{n:012}"),
+    };
+    let failure = name
+        .strip_prefix("sim_failed_")
+        .and_then(|c| c.parse::<i64>().ok());
+    if name == META_DELIVERED || failure.is_some() {
+        let words: &[&str] = if failure.is_some() {
+            &["sent", "failed"]
+        } else {
+            &["sent", "delivered", "read"]
+        };
+        tokio::spawn(report_statuses(
+            id.clone(),
+            to.trim_start_matches('+').to_string(),
+            reference.map(str::to_string),
+            words,
+            failure,
+        ));
+    }
     let status = if name == META_PACED {
         "held_for_quality_assessment"
     } else {
@@ -351,7 +382,7 @@ fn meta(bearer: Option<String>, json_type: bool, body: Option<Value>) -> (u16, V
         200,
         json!({"messaging_product": "whatsapp",
                "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}],
-               "messages": [{"id": format!("wamid.SIM{n:012}"), "message_status": status}]}),
+               "messages": [{"id": id, "message_status": status}]}),
     )
 }
 
@@ -364,6 +395,7 @@ fn check_meta(body: &Map<String, Value>) -> Result<(), String> {
         "to",
         "type",
         "template",
+        "biz_opaque_callback_data",
     ];
     if let Some(k) = body.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(format!("Unexpected key \"{k}\" on param \"message\"."));
@@ -421,4 +453,91 @@ fn check_meta(body: &Map<String, Value>) -> Result<(), String> {
         .iter()
         .find(|(ok, _)| !ok)
         .map_or(Ok(()), |(_, why)| Err(why.to_string()))
+}
+
+/// Posts Meta's status webhooks for a message the simulator accepted, one after another, to
+/// `SIM_META_WEBHOOK_URL`, each signed with `SIM_META_APP_SECRET` as Meta signs them.
+async fn report_statuses(
+    id: String,
+    recipient: String,
+    reference: Option<String>,
+    words: &'static [&'static str],
+    failure: Option<i64>,
+) {
+    let (Ok(url), Ok(secret)) = (
+        std::env::var("SIM_META_WEBHOOK_URL"),
+        std::env::var("SIM_META_APP_SECRET"),
+    ) else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    for (i, word) in words.iter().enumerate() {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let mut status = json!({"id": id, "status": word, "timestamp": (now + i as u64).to_string(),
+                                "recipient_id": recipient});
+        if let Some(reference) = &reference {
+            status["biz_opaque_callback_data"] = json!(reference);
+        }
+        if *word == "sent" {
+            status["pricing"] = json!({"billable": true, "pricing_model": "PMP", "type": "regular", "category": "utility"});
+        }
+        if let (Some(code), "failed") = (failure, *word) {
+            let title = META_ERRORS
+                .iter()
+                .find(|(c, _, _)| *c == code)
+                .map_or("Message failed", |(_, _, t)| *t);
+            status["errors"] = json!([{"code": code, "title": title, "message": title, "error_data": {"details": title}}]);
+        }
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+            "value": {"messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881",
+                      "phone_number_id": "106540352242922"}, "statuses": [status]},
+            "field": "messages"}]}]})
+        .to_string();
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+        let signature = hex::encode(aws_lc_rs::hmac::sign(&key, body.as_bytes()).as_ref());
+        let sent = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", format!("sha256={signature}"))
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(answer) => eprintln!(
+                "simulator: meta webhook {word} for {id}: HTTP {}",
+                answer.status()
+            ),
+            Err(error) => {
+                eprintln!("simulator: meta webhook {word} for {id} not delivered: {error}")
+            }
+        }
+    }
+}
+
+/// A local status bus: EventBridge's `PutEvents`, as the function calls it with
+/// `AWS_ENDPOINT_URL_EVENTBRIDGE` set here. Every event is printed, one line each.
+fn local_bus(body: Option<Value>) -> (u16, Value) {
+    let entries = body
+        .as_ref()
+        .and_then(|b| b.get("Entries"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let answered: Vec<Value> = entries
+        .iter()
+        .map(|entry| {
+            let n = SENT.fetch_add(1, Ordering::SeqCst);
+            println!(
+                "status event on {}: {}",
+                entry["EventBusName"].as_str().unwrap_or("?"),
+                entry["Detail"].as_str().unwrap_or("{}")
+            );
+            json!({"EventId": format!("sim-event-{n}")})
+        })
+        .collect();
+    (200, json!({"FailedEntryCount": 0, "Entries": answered}))
 }

@@ -14,8 +14,10 @@ excluded from schemathesis' checks.
    (libphonenumber's metadata), which two-letter codes are regions, a media URL's host
    (`media_url`, `meta.header.link`), bitbybit's and meta's positional keys being exactly
    "1".."n" (and meta's keys not mixing positions and names), `provider` being required when no
-   DEFAULT_PROVIDER is set, and the provider's own refusals. Any other refusal of a
-   schema-valid request fails the run.
+   DEFAULT_PROVIDER is set, and the provider's own refusals. Webhooks are refused without
+   their provider's proof (a signature or token no schema can state: 401, and Meta's
+   handshake 403 in plain text), and a path's provider or message that is not known is 404.
+   Any other refusal of a schema-valid request fails the run.
 """
 import schemathesis
 
@@ -41,6 +43,8 @@ RULES = {
     (400, "INVALID_REQUEST", "media_url"),
     (400, "INVALID_REQUEST", "meta.header.link"),
     (400, "UNKNOWN_PROVIDER", "provider"),
+    (401, "WEBHOOK_UNAUTHORIZED", ""),
+    (404, "NOT_FOUND", ""),
 }
 
 
@@ -51,6 +55,10 @@ def schema_valid_requests_are_refused_only_by_rules_a_schema_cannot_state(ctx, r
         return None
     if response.status_code >= 500:
         return None  # not_a_server_error reports these
+    kind = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    if response.status_code == 403 and str(kind).startswith("text/plain"):
+        return None  # Meta's handshake refused: the token is no schema's to state
     try:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):

@@ -13,6 +13,15 @@ mod read;
 pub use read::ConfigError;
 use read::{leak, number, rate, url};
 
+/// Where sent messages and their statuses are kept (`STATUS_TABLE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatusTable {
+    /// A DynamoDB table (it may be the idempotency table).
+    Dynamo(String),
+    /// `memory`: in the function's memory, gone when it ends; for local runs.
+    Memory,
+}
+
 /// What a failed direct invocation is to Lambda (docs/configuration.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DirectFailures {
@@ -50,6 +59,10 @@ pub struct Config {
     /// The least time a provider attempt starts with (`MIN_ATTEMPT_MS`, at most
     /// `PROVIDER_TIMEOUT_MS`).
     pub min_attempt: Duration,
+    pub status_table: Option<StatusTable>,
+    pub status_ttl: Duration,
+    /// `STATUS_EVENT_BUS`: the bus (name or ARN) status events are put on.
+    pub status_event_bus: Option<String>,
     /// `DIRECT_FAILURES`: whether a failed direct invocation is an answer or a function error.
     pub direct_failures: DirectFailures,
     pub log_format: LogFormat,
@@ -210,6 +223,18 @@ impl Config {
                 31_536_000,
             )?),
             fingerprint_secret,
+            status_table: var("STATUS_TABLE").map(|table| match table.as_str() {
+                "memory" => StatusTable::Memory,
+                _ => StatusTable::Dynamo(table),
+            }),
+            status_ttl: Duration::from_secs(number(
+                &var,
+                "STATUS_TTL_SECONDS",
+                2_592_000,
+                60,
+                31_536_000,
+            )?),
+            status_event_bus: var("STATUS_EVENT_BUS"),
             idempotency_legacy_lookup: match var("IDEMPOTENCY_LEGACY_LOOKUP").as_deref() {
                 None | Some("true") => true,
                 Some("false") => false,

@@ -31,12 +31,14 @@ pub enum Code {
     ConfigurationError,
     IdempotencyConflict,
     IdempotencyUnavailable,
+    WebhookUnauthorized,
+    StatusUnavailable,
     Internal,
 }
 
 impl Code {
     /// Every code, in docs/api.md's order (`docs/openapi.yaml` is checked against it).
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 26] = [
         Code::InvalidRequest,
         Code::InvalidPhone,
         Code::UnknownProvider,
@@ -60,6 +62,8 @@ impl Code {
         Code::ConfigurationError,
         Code::IdempotencyConflict,
         Code::IdempotencyUnavailable,
+        Code::WebhookUnauthorized,
+        Code::StatusUnavailable,
         Code::Internal,
     ];
 
@@ -92,6 +96,8 @@ impl Code {
             // DynamoDB could not guard the send, so it was
             // refused rather than sent unguarded (docs/errors in the README).
             IdempotencyUnavailable => (503, true, "IDEMPOTENCY_UNAVAILABLE"),
+            WebhookUnauthorized => (401, false, "WEBHOOK_UNAUTHORIZED"),
+            StatusUnavailable => (503, true, "STATUS_UNAVAILABLE"),
             Internal => (500, false, "INTERNAL"),
         }
     }

@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod entry;
 pub mod error;

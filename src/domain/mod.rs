@@ -4,5 +4,6 @@
 pub mod json;
 pub mod phone;
 pub mod request;
+pub mod status;
 pub mod template;
 pub mod variables;

@@ -113,6 +113,22 @@ impl Phone {
     }
 }
 
+/// A recipient a provider names by its digits (Meta's `recipient_id`, autocalls' `to`),
+/// masked as every number we show: the country code and the last four digits when it
+/// reads as a number, else only the last four.
+pub fn mask_number(text: &str) -> String {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if let Ok(phone) = Phone::parse(&format!("+{digits}"), None) {
+        return phone.masked();
+    }
+    let keep = digits.len().min(4);
+    format!(
+        "+{}{}",
+        "*".repeat(digits.len() - keep),
+        &digits[digits.len() - keep..]
+    )
+}
+
 fn mask_e164(e164: &str, country_code: u16) -> String {
     let cc = country_code.to_string();
     let national = &e164[1 + cc.len()..];
@@ -209,6 +225,14 @@ mod tests {
         assert_eq!(phone.masked(), "+62*******7890");
         assert_eq!(format!("{phone:?}"), "Phone(+62*******7890)");
         assert!(!format!("{phone}").contains("81234"));
+    }
+
+    #[test]
+    fn a_providers_recipient_is_masked_whatever_its_form() {
+        assert_eq!(mask_number("6281234567890"), "+62*******7890");
+        assert_eq!(mask_number("+1 415 555 1234"), "+1******1234");
+        assert_eq!(mask_number("12"), "+12");
+        assert_eq!(mask_number("99912345678901"), "+**********8901");
     }
 
     #[test]

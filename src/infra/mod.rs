@@ -2,8 +2,10 @@
 //! the idempotency records, and the logs and metrics. Each is built lazily, on first use.
 
 pub mod aws;
+pub mod events;
 pub mod idempotency;
 pub mod secrets;
+pub mod statuses;
 pub mod telemetry;
 
 use std::future::Future;

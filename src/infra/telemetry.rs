@@ -164,6 +164,27 @@ impl MetricsSink {
         }
     }
 
+    /// One count of `metric` by `dimensions` (a webhook's `StatusReceived`, `WebhookRejected`,
+    /// `StatusUnreadable`), with the request's id as a property.
+    pub fn count(&self, request_id: &str, metric: &str, dimensions: &[(&str, &str)], value: u64) {
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
+        let mut line = json!({ "request_id": clean(request_id, 128) });
+        for (name, value) in dimensions {
+            line[*name] = json!(clean(value, 64));
+        }
+        line[metric] = json!(value);
+        line["_aws"] = json!({
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{ "Namespace": "WaDispatch", "Dimensions": [names],
+                                    "Metrics": [{"Name": metric, "Unit": "Count"}] }],
+        });
+        self.write(&line.to_string());
+    }
+
     /// Writes `Sent` or `Failed` (by `provider`, and `code` for failures) and `ProviderLatency`,
     /// with the request's id as a property (not a dimension) so a line names its request.
     pub fn record(&self, request_id: &str, report: &Report) {
@@ -226,6 +247,35 @@ pub fn log_request(
         to = report.to_masked.as_deref(),
         caller = report.caller.as_deref(),
         "request finished"
+    );
+}
+
+/// What one webhook POST came to, for its log line.
+#[derive(Debug, Default)]
+pub struct WebhookReport<'a> {
+    pub provider: &'a str,
+    pub outcome: &'a str,
+    pub statuses: usize,
+    pub published: usize,
+    pub duplicates: usize,
+    pub others: usize,
+    pub unreadable: usize,
+}
+
+/// The one log line of a webhook POST: never its body or its proof.
+pub fn log_webhook(request_id: &str, report: &WebhookReport<'_>, latency: Duration) {
+    tracing::info!(
+        request_id = %clean(request_id, 128),
+        source = "http:webhook",
+        provider = report.provider,
+        outcome = report.outcome,
+        statuses = report.statuses,
+        published = report.published,
+        duplicates = report.duplicates,
+        others = report.others,
+        unreadable = report.unreadable,
+        latency_ms = latency.as_millis() as u64,
+        "webhook finished"
     );
 }
 

@@ -3,10 +3,12 @@
 //! have ids, its variables are an object, it takes the recipient's name, and each send
 //! names a sender (the request's, else the secret's `sender_id`).
 
+mod webhook;
+
 use super::answers::{json_body, refusal, undocumented, Match, Row, MAX_ID_CHARS};
 use super::provider::{
     endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
-    Settings,
+    Settings, Webhook,
 };
 use super::redact::Redact;
 use crate::domain::json::read_raw;
@@ -180,6 +182,10 @@ impl Provider for Autocalls {
         let code = field("error_code").and_then(Value::as_str);
         let message = field("error").and_then(Value::as_str);
         Err(refusal(NAME, TABLE, answer, code, message, redact))
+    }
+
+    fn webhook(&self) -> Option<&dyn Webhook> {
+        Some(&webhook::AutocallsWebhook)
     }
 }
 

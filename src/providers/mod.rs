@@ -20,7 +20,7 @@ pub mod transport;
 
 pub use provider::{
     endpoint, Accepted, Auth, Defaults, Input, Message, Provider, ProviderRequest, RawAnswer,
-    Settings,
+    Settings, Webhook, WebhookRequest,
 };
 pub use redact::Redact;
 

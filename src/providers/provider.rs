@@ -4,6 +4,7 @@
 
 use super::redact::Redact;
 use crate::domain::phone::{Country, Phone};
+use crate::domain::status::Notifications;
 use crate::domain::variables::Variables;
 use crate::error::ApiError;
 use crate::infra::secrets::Secret;
@@ -41,6 +42,37 @@ pub trait Provider: Send + Sync {
     fn throttled(&self, answer: &RawAnswer) -> bool {
         answer.status == 429
     }
+    /// Its delivery-status webhook, when it documents one we can verify (docs/statuses.md).
+    fn webhook(&self) -> Option<&dyn Webhook> {
+        None
+    }
+}
+
+/// A webhook request as it arrived: its headers, query and raw body bytes.
+pub struct WebhookRequest<'a> {
+    pub header: &'a (dyn Fn(&str) -> Option<&'a str> + Sync),
+    pub query: &'a (dyn Fn(&str) -> Option<&'a str> + Sync),
+    pub body: &'a [u8],
+}
+
+/// A provider's delivery-status webhook: how its proof is checked and how its body becomes
+/// statuses. Proofs are checked on the raw bytes, in constant time, before anything of the
+/// body is read.
+pub trait Webhook: Send + Sync {
+    /// `Ok` when the request carries the provider's valid proof under `secret`, else why
+    /// not (for the log: never the proof itself).
+    fn verify(&self, request: &WebhookRequest<'_>, secret: &Secret) -> Result<(), &'static str>;
+    /// The provider's verification handshake (`GET`): `Some(Ok(body))` to answer 200 with
+    /// it, `Some(Err(why))` to refuse (403); `None` when the provider has none.
+    fn handshake(
+        &self,
+        _request: &WebhookRequest<'_>,
+        _secret: &Secret,
+    ) -> Option<Result<String, &'static str>> {
+        None
+    }
+    /// The statuses of a verified body; every string cleaned by `redact`.
+    fn notifications(&self, body: &[u8], redact: &Redact) -> Notifications;
 }
 
 /// One validated message for one provider, in that provider's own types.
@@ -79,6 +111,8 @@ pub struct Input<'a> {
     pub recipient_name: Option<&'a str>,
     /// An absolute https URL (checked); whether the provider takes one is its own rule.
     pub media_url: Option<&'a str>,
+    /// The caller's own reference, which a provider may carry (Meta echoes it in statuses).
+    pub client_reference: Option<&'a str>,
     /// The request's block named after this provider, when given: a JSON object, as written.
     pub block: Option<&'a RawValue>,
 }

@@ -19,9 +19,11 @@ mod settlement;
 mod tests;
 
 use crate::config::Config;
+use crate::delivery::StatusTracker;
 use crate::error::Code;
 use crate::infra::idempotency::IdempotencyStore;
 use crate::infra::secrets::Secrets;
+use crate::infra::statuses::SentRecord;
 use crate::infra::telemetry::Report;
 use crate::providers::transport::Transport;
 use crate::providers::{self, Provider, Settings};
@@ -55,6 +57,8 @@ pub struct Sender {
     unknown_ttl: Duration,
     /// Whether a claim also looks for a record of an earlier version under the bare key.
     legacy_lookup: bool,
+    /// Where a sent message's record is kept for its statuses.
+    statuses: Arc<StatusTracker>,
     /// Done once, by the first send (`Sender::cold_start_work`).
     cold_start: OnceCell<()>,
 }
@@ -64,6 +68,7 @@ impl Sender {
         config: &Config,
         secrets: Arc<dyn Secrets>,
         store: Option<Arc<dyn IdempotencyStore>>,
+        statuses: Arc<StatusTracker>,
     ) -> Sender {
         let pacers = config
             .providers
@@ -85,6 +90,7 @@ impl Sender {
             ttl: config.idempotency_ttl,
             unknown_ttl: config.idempotency_unknown_ttl,
             legacy_lookup: config.idempotency_legacy_lookup,
+            statuses,
             cold_start: OnceCell::new(),
         }
     }
@@ -105,7 +111,7 @@ impl Sender {
             return outcome::answer(result, invocation, report);
         }
         // Validation came first: a request that cannot be sent writes no record.
-        match (&self.store, request.idempotency_key()) {
+        let outcome = match (&self.store, request.idempotency_key()) {
             (Some(store), Some(key)) => {
                 Box::pin(self.guarded(store.as_ref(), &request, key, context, report)).await
             }
@@ -114,7 +120,23 @@ impl Sender {
                 let result = Box::pin(self.deliver(&request, budget, &mut report)).await;
                 outcome::answer(result.map(Answer::Sent), invocation, report)
             }
+        };
+        if let (Ok(Answer::Sent(sent)), false) = (&outcome.result, outcome.replay) {
+            let record = SentRecord {
+                provider: sent.provider.clone(),
+                message_id: sent.message_id.clone(),
+                to: request.to().masked(),
+                client_reference: sent.client_reference.clone(),
+                request_id: invocation.request_id.clone(),
+                sent_at: claim::epoch_now(),
+            };
+            Box::pin(
+                self.statuses
+                    .record_sent(&record, deadline::cutoff(invocation.deadline)),
+            )
+            .await;
         }
+        outcome
     }
 
     /// A keyed send with a table: at most once per key (docs/guarantees.md).

@@ -91,6 +91,7 @@ impl SendRequest {
             variables: &common.variables,
             recipient_name: common.recipient_name.as_deref(),
             media_url: common.media_url.as_deref(),
+            client_reference: common.client_reference.as_deref(),
             block,
         })?;
         Ok(SendRequest {

@@ -157,7 +157,10 @@ async fn a_meta_send_succeeds_from_every_event_source_and_its_dry_run_is_the_gra
                     {"type": "text", "text": SECRET_VARIABLE},
                     {"type": "text", "text": "January 15, 2026"}
                 ]}]
-            }
+            },
+            // The request's client_reference, which Meta echoes in every status (added
+            // 2026-12-01 for delivery statuses).
+            "biz_opaque_callback_data": "order-8814"
         })
     );
     assert!(!dry.body.to_string().contains(META_TOKEN));

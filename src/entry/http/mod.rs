@@ -10,6 +10,8 @@ mod path;
 mod reply;
 mod routes;
 mod send;
+mod status;
+mod webhook;
 
 pub use batch::MAX_BATCH_ENTRIES;
 pub use routes::{MAX_BATCH_BODY, MAX_BODY};
@@ -163,17 +165,10 @@ mod tests {
     }
 
     /// The routes with one more: a route is one line and its handler.
+    #[rustfmt::skip]
     static WITH_TEST_ROUTE: &[Route] = &[
-        Route {
-            path: "/v1/messages",
-            methods: ROUTES[0].methods,
-            body_limit: MAX_BODY,
-        },
-        Route {
-            path: "/v1/test/{name}",
-            methods: &[("GET", echo_name)],
-            body_limit: 0,
-        },
+        Route { path: "/v1/messages", methods: ROUTES[0].methods, body_limit: MAX_BODY },
+        Route { path: "/v1/test/{name}", methods: &[("GET", echo_name)], body_limit: 0 },
     ];
 
     async fn call(method: &str, path: &str, stage: Option<&str>) -> Reply {
@@ -185,6 +180,12 @@ mod tests {
             MetricsSink::Buffer(Arc::default()),
             Arc::new(Fixed::default()),
             None,
+            crate::delivery::StatusTracker::new(
+                Arc::new(Fixed::default()),
+                None,
+                None,
+                Duration::from_secs(60),
+            ),
         );
         let mut context = ApiGatewayV2httpRequestContext::default();
         context.stage = stage.map(str::to_string);
@@ -202,6 +203,7 @@ mod tests {
     fn document(reply: &Reply) -> &serde_json::Value {
         match &reply.body {
             ReplyBody::Json(document) => document,
+            ReplyBody::Text(_) => panic!("a JSON answer"),
         }
     }
 

@@ -19,7 +19,6 @@ pub struct Call<'a> {
     pub request: &'a Request,
     pub invocation: &'a Invocation,
     /// The route's path parameters, by name (`provider` of `/v1/webhooks/{provider}`).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub params: Vec<(&'static str, &'a str)>,
     /// The body as it arrived (base64 already decoded), within the route's limit.
     pub body: &'a [u8],
@@ -28,7 +27,6 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    #[cfg_attr(not(test), allow(dead_code))] // until a production route has a parameter
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -66,6 +64,8 @@ pub struct Reply {
 
 pub enum ReplyBody {
     Json(Value),
+    /// Plain text (Meta's verification handshake answers its challenge as it is).
+    Text(String),
 }
 
 impl Reply {
@@ -74,6 +74,14 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: ReplyBody::Json(document),
+        }
+    }
+
+    pub fn text(status: u16, text: String) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: ReplyBody::Text(text),
         }
     }
 
@@ -94,6 +102,7 @@ impl Reply {
     pub fn into_response(self, request_id: &str) -> Response<Body> {
         let (content_type, body) = match self.body {
             ReplyBody::Json(document) => ("application/json", document.to_string()),
+            ReplyBody::Text(text) => ("text/plain; charset=utf-8", text),
         };
         let mut response = Response::new(Body::Text(body));
         *response.status_mut() = lambda_http::http::StatusCode::from_u16(self.status)

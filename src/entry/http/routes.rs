@@ -4,7 +4,7 @@
 //! from this table, never from a handler.
 
 use super::reply::{Call, Reply};
-use super::{batch, health, send};
+use super::{batch, health, send, status, webhook};
 use futures_util::future::BoxFuture;
 
 /// A route's handler for one method.
@@ -21,23 +21,16 @@ pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * KIB;
 pub const MAX_BODY: usize = 64 * KIB;
 pub const MAX_BATCH_BODY: usize = MIB;
+/// Meta's webhook payloads are up to 3 MB.
+pub const MAX_WEBHOOK_BODY: usize = 4 * MIB;
 
+#[rustfmt::skip]
 pub static ROUTES: &[Route] = &[
-    Route {
-        path: "/v1/messages",
-        methods: &[("POST", send::handle)],
-        body_limit: MAX_BODY,
-    },
-    Route {
-        path: "/v1/messages/batch",
-        methods: &[("POST", batch::handle)],
-        body_limit: MAX_BATCH_BODY,
-    },
-    Route {
-        path: "/v1/health",
-        methods: &[("GET", health::handle)],
-        body_limit: 0,
-    },
+    Route { path: "/v1/messages", methods: &[("POST", send::handle)], body_limit: MAX_BODY },
+    Route { path: "/v1/messages/batch", methods: &[("POST", batch::handle)], body_limit: MAX_BATCH_BODY },
+    Route { path: "/v1/messages/{provider}/{message_id}", methods: &[("GET", status::handle)], body_limit: 0 },
+    Route { path: "/v1/health", methods: &[("GET", health::handle)], body_limit: 0 },
+    Route { path: "/v1/webhooks/{provider}", methods: &[("GET", webhook::verify), ("POST", webhook::receive)], body_limit: MAX_WEBHOOK_BODY },
 ];
 
 /// The route of `path` (already without its stage or base path) and its parameters.

@@ -40,6 +40,7 @@ pub(super) struct MetaMessage {
     to: String,
     template: TemplateName,
     components: Vec<Component>,
+    client_reference: Option<String>,
 }
 
 impl MetaMessage {
@@ -65,6 +66,7 @@ impl MetaMessage {
             to: input.to.e164().to_string(),
             template: TemplateName::parse(input.template, NAME)?,
             components,
+            client_reference: input.client_reference.map(str::to_string),
         })
     }
 }
@@ -120,6 +122,7 @@ impl Message for MetaMessage {
                 language: Language { code: &language },
                 components: &self.components,
             },
+            biz_opaque_callback_data: self.client_reference.as_deref(),
         };
         Ok(ProviderRequest {
             url: endpoint(&settings.base_url, &format!("{phone_number_id}/messages")),

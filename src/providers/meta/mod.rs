@@ -5,38 +5,24 @@
 //! (Meta's own advice: its throttling codes come back as HTTP 400), and throughput is limited
 //! per sending number (80/s by default).
 
+mod codes;
 mod components;
 mod message;
+mod webhook;
 mod wire;
 
-use crate::error::{ApiError, Code};
+use crate::error::ApiError;
 use crate::providers::answers::{
     json_body, undocumented, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_MESSAGE_CHARS,
 };
-use crate::providers::provider::{Accepted, Auth, Defaults, Input, Message, Provider, RawAnswer};
+use crate::providers::provider::{
+    Accepted, Auth, Defaults, Input, Message, Provider, RawAnswer, Webhook,
+};
 use crate::providers::redact::Redact;
 use serde_json::{Map, Value};
 
+use codes::{classify, is_documented};
 use message::NAME;
-
-/// Meta's error codes and ours (docs/providers.md, "meta"). Codes not
-/// listed are `PROVIDER_REJECTED` with the number as `provider_code`.
-fn code_for(code: i64) -> Code {
-    match code {
-        0 | 190 | 10 | 200..=299 | 131005 => Code::ProviderAuthFailed,
-        4 | 80007 | 130429 | 131056 => Code::RateLimited,
-        131000 | 131016 | 131057 | 133004 => Code::ProviderUnavailable,
-        132001 => Code::TemplateNotFound,
-        132000 | 132012 => Code::TemplateMismatch,
-        132015 | 132016 => Code::TemplateNotApproved,
-        131042 => Code::InsufficientBalance,
-        _ => Code::ProviderRejected,
-    }
-}
-
-/// Refusals Meta says may succeed later: the per-user marketing limit (after 24 h), a
-/// throttled flow (hourly), a messaging limit lifted after its enforcement period.
-const RETRY_LATER: &[i64] = &[131049, 132069, 131064];
 
 /// Meta's codes for a token it does not accept: the secret is fetched again.
 const TOKEN_REFUSED: &[i64] = &[0, 190];
@@ -48,20 +34,6 @@ const THROTTLED: &[i64] = &[4, 80007, 130429];
 
 /// The least wait Meta advises after 131056: one message to one recipient every 6 seconds.
 const PAIR_RATE_WAIT: std::time::Duration = std::time::Duration::from_secs(6);
-
-/// The codes Meta documents for template sends (its error-code page, as of 2026-09):
-/// another code is not documented, and on an HTTP 5xx it is a server error after which the
-/// message may have been sent.
-const DOCUMENTED: &[i64] = &[
-    0, 3, 4, 10, 100, 190, 368, 80007, 130403, 130429, 130472, 130497, 131000, 131005, 131008,
-    131009, 131016, 131021, 131026, 131031, 131037, 131042, 131045, 131047, 131048, 131049, 131050,
-    131051, 131052, 131053, 131056, 131057, 131063, 131064, 132000, 132001, 132005, 132007, 132012,
-    132015, 132016, 132068, 132069, 133004, 133010, 135000,
-];
-
-fn is_documented(code: i64) -> bool {
-    DOCUMENTED.contains(&code) || (200..=299).contains(&code)
-}
 
 /// The first statuses of an accepted template message: Meta's pacing words.
 const FIRST_STATUSES: &[&str] = &["accepted", "held_for_quality_assessment"];
@@ -139,6 +111,10 @@ impl Provider for Meta {
     fn throttled(&self, answer: &RawAnswer) -> bool {
         error_code(answer).is_some_and(|code| THROTTLED.contains(&code))
     }
+
+    fn webhook(&self) -> Option<&dyn Webhook> {
+        Some(&webhook::MetaWebhook)
+    }
 }
 
 fn error_code(answer: &RawAnswer) -> Option<i64> {
@@ -163,7 +139,7 @@ fn refusal(code: i64, error: &Value, answer: &RawAnswer, redact: &Redact) -> Api
         failed.provider_details = trace;
         return failed;
     }
-    let ours = code_for(code);
+    let (ours, retryable) = classify(code, error);
     let said = error
         .pointer("/error_data/details")
         .or_else(|| error.get("message"))
@@ -173,13 +149,7 @@ fn refusal(code: i64, error: &Value, answer: &RawAnswer, redact: &Redact) -> Api
     let mut refused = ApiError::new(ours, said).with_provider(NAME);
     refused.provider_status = Some(answer.status);
     refused.provider_code = Some(code.to_string());
-    if ours == Code::ProviderRejected && RETRY_LATER.contains(&code) {
-        refused.retryable = Some(true);
-    }
-    if ours == Code::ProviderRejected && !is_documented(code) {
-        // Meta's own word on whether an error it does not document may pass later.
-        refused.retryable = error.get("is_transient").and_then(Value::as_bool);
-    }
+    refused.retryable = retryable;
     if code == 131056 {
         refused = refused.with_retry_after(Some(PAIR_RATE_WAIT));
     }

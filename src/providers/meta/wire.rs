@@ -12,6 +12,9 @@ pub(super) struct GraphBody<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub template: Template<'a>,
+    /// Our `client_reference`, which Meta echoes in every status of the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz_opaque_callback_data: Option<&'a str>,
 }
 
 #[derive(Serialize)]

@@ -43,20 +43,21 @@ async fn harness_with(vars: &[(&str, &str)], fingerprint_key: bool) -> Harness {
             .map(|(_, v)| v.to_string())
     })
     .unwrap();
-    let secrets = Fixed {
+    let secrets: Arc<dyn crate::infra::secrets::Secrets> = Arc::new(Fixed {
         secrets: [(
             "echo".to_string(),
             Secret::new("echo", "echo-key", Value::Null),
         )]
         .into(),
         fingerprint_key: fingerprint_key.then(|| FingerprintKey::new(FINGERPRINT_KEY).unwrap()),
-    };
+    });
     let store = Arc::new(Memory::default());
     let app = App::with_parts(
         config,
         MetricsSink::Buffer(Arc::default()),
-        Arc::new(secrets),
+        secrets.clone(),
         Some(store.clone() as Arc<dyn IdempotencyStore>),
+        crate::delivery::StatusTracker::new(secrets, None, None, Duration::from_secs(60)),
     );
     Harness {
         app,

@@ -2,6 +2,7 @@
 //! every error code of its table.
 
 use super::*;
+use crate::error::Code;
 use crate::infra::secrets::Secret;
 use crate::providers::testing::{answer, parse, settings};
 use crate::providers::ProviderRequest;

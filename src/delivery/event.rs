@@ -1,0 +1,98 @@
+//! The event of one status (docs/statuses.md, "The event"): its stable id, our word and the
+//! provider's, when it happened and when we heard of it, whom it was for (masked), and why
+//! it failed.
+
+use crate::domain::status::Status;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The same for every delivery of the same status: consumers deduplicate on it.
+pub(super) fn event_id(provider: &str, status: &Status) -> String {
+    let digest = Sha256::new()
+        .chain_update(provider.as_bytes())
+        .chain_update([0])
+        .chain_update(status.message_id.as_bytes())
+        .chain_update([0])
+        .chain_update(status.provider_status.as_bytes())
+        .finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An epoch time as ISO 8601 (`2026-11-30T10:04:05Z`), milliseconds when given.
+pub(super) fn iso(epoch_ms: u64) -> String {
+    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+    let time = match epoch_ms % 1000 {
+        0 => DateTime::from_secs((epoch_ms / 1000) as i64),
+        _ => DateTime::from_millis(epoch_ms as i64),
+    };
+    time.fmt(DateTimeFormat::DateTime).unwrap_or_default()
+}
+
+/// The event's detail.
+pub(super) fn detail(
+    provider: &str,
+    status: &Status,
+    event_id: &str,
+    received_at_ms: u64,
+    client_reference: Option<&str>,
+) -> Value {
+    let occurred_ms = status
+        .occurred_at
+        .map_or(received_at_ms, |s| s.saturating_mul(1000));
+    json!({
+        "event_id": event_id,
+        "provider": provider,
+        "message_id": status.message_id,
+        "status": status.stage.as_str(),
+        "provider_status": status.provider_status,
+        "occurred_at": iso(occurred_ms),
+        "received_at": iso(received_at_ms),
+        "to": status.to,
+        "client_reference": client_reference.or(status.client_reference.as_deref()),
+        "error": status.error,
+        "pricing": status.pricing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::status::Stage;
+
+    fn status(word: &str) -> Status {
+        Status {
+            message_id: "wamid.1".into(),
+            stage: Stage::Sent,
+            provider_status: word.into(),
+            occurred_at: Some(1_764_497_045),
+            to: Some("+62*******7890".into()),
+            client_reference: Some("order-1".into()),
+            error: None,
+            pricing: None,
+        }
+    }
+
+    #[test]
+    fn an_events_id_is_stable_per_provider_message_and_status() {
+        assert_eq!(
+            event_id("meta", &status("sent")),
+            event_id("meta", &status("sent"))
+        );
+        assert_ne!(
+            event_id("meta", &status("sent")),
+            event_id("meta", &status("read"))
+        );
+        assert_ne!(
+            event_id("meta", &status("sent")),
+            event_id("autocalls", &status("sent"))
+        );
+    }
+
+    #[test]
+    fn times_are_iso_8601() {
+        let detail = detail("meta", &status("sent"), "e", 1_764_497_046_120, None);
+        assert_eq!(detail["occurred_at"], "2025-11-30T10:04:05Z");
+        assert_eq!(detail["received_at"], "2025-11-30T10:04:06.12Z");
+        assert_eq!(detail["client_reference"], "order-1");
+    }
+}

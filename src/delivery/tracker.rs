@@ -1,0 +1,309 @@
+//! One webhook POST, verified then published (docs/statuses.md): the provider's proof is
+//! checked on the raw bytes before anything of the body is read; every status becomes one
+//! event; with the table, only statuses that move their message forward are published, by
+//! a conditional write each, and the POST is answered 200 only once every event is on the
+//! bus (and stored).
+
+use super::event::{detail, event_id};
+use super::publish::publish;
+use crate::domain::status::{Notifications, Status};
+use crate::error::{ApiError, Code};
+use crate::infra::events::EventBus;
+use crate::infra::secrets::{Secret, Secrets};
+use crate::infra::statuses::{MessageStatus, Move, Moved, SentRecord, StatusStore};
+use crate::providers::{Provider, Redact, WebhookRequest};
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// Statuses of different messages are written this many at a time.
+const CONCURRENT_WRITES: usize = 16;
+
+pub struct StatusTracker {
+    secrets: Arc<dyn Secrets>,
+    store: Option<Arc<dyn StatusStore>>,
+    /// `None` without `STATUS_EVENT_BUS`: no webhook is received.
+    bus: Option<Arc<dyn EventBus>>,
+    ttl: Duration,
+}
+
+/// What a verified POST came to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Received {
+    pub statuses: usize,
+    pub published: usize,
+    pub duplicates: usize,
+    pub others: usize,
+    pub unreadable: Vec<String>,
+    /// Each status's word, for the `StatusReceived` metric.
+    pub stages: Vec<&'static str>,
+}
+
+impl StatusTracker {
+    pub fn new(
+        secrets: Arc<dyn Secrets>,
+        store: Option<Arc<dyn StatusStore>>,
+        bus: Option<Arc<dyn EventBus>>,
+        ttl: Duration,
+    ) -> Self {
+        StatusTracker {
+            secrets,
+            store,
+            bus,
+            ttl,
+        }
+    }
+
+    /// The provider's secret, which holds its webhook's proof; without it nothing can be
+    /// verified (401), and an unreachable Secrets Manager is a 503 the provider retries.
+    async fn secret(&self, provider: &dyn Provider, until: Instant) -> Result<Secret, ApiError> {
+        let late = ApiError::new(
+            Code::SecretUnavailable,
+            "Secrets Manager did not answer in time",
+        );
+        let read = crate::infra::bounded(
+            until,
+            late,
+            self.secrets.secret(provider.name(), provider.key_field()),
+        )
+        .await;
+        read.map_err(|error| match error.code {
+            Code::SecretUnavailable => error,
+            _ => refused(provider, "the provider's secret cannot be read"),
+        })
+    }
+
+    /// Meta's `GET` handshake: the challenge to echo, or why not (403).
+    pub async fn handshake(
+        &self,
+        provider: &dyn Provider,
+        request: &WebhookRequest<'_>,
+        until: Instant,
+    ) -> Option<Result<String, &'static str>> {
+        let webhook = provider.webhook()?;
+        let secret = match self.secret(provider, until).await {
+            Ok(secret) => secret,
+            Err(_) => return Some(Err("the provider's secret cannot be read")),
+        };
+        webhook.handshake(request, &secret)
+    }
+
+    /// A webhook POST: verified, read, stored and published.
+    pub async fn receive(
+        &self,
+        provider: &dyn Provider,
+        request: &WebhookRequest<'_>,
+        until: Instant,
+    ) -> Result<Received, ApiError> {
+        let (Some(webhook), Some(bus)) = (provider.webhook(), &self.bus) else {
+            return Err(ApiError::internal());
+        };
+        let secret = self.secret(provider, until).await?;
+        webhook
+            .verify(request, &secret)
+            .map_err(|reason| refused(provider, reason))?;
+        // Verified: only now is anything of the body read.
+        let Notifications {
+            statuses,
+            others,
+            unreadable,
+        } = webhook.notifications(request.body, &Redact::none());
+        let received_at = epoch_ms();
+        let mut received = Received {
+            statuses: statuses.len(),
+            others,
+            unreadable,
+            stages: statuses.iter().map(|s| s.stage.as_str()).collect(),
+            ..Received::default()
+        };
+        let name = provider.name();
+        let ids: Vec<String> = statuses.iter().map(|s| event_id(name, s)).collect();
+        // Which statuses to publish, and with which client_reference.
+        let chosen: Vec<(usize, Option<String>)> = match &self.store {
+            None => (0..statuses.len()).map(|i| (i, None)).collect(),
+            Some(store) => {
+                let moved = self
+                    .advance(store.as_ref(), name, &statuses, &ids, received_at, until)
+                    .await?;
+                received.duplicates = statuses.len() - moved.len();
+                moved
+            }
+        };
+        let details: Vec<String> = chosen
+            .iter()
+            .map(|(i, reference)| {
+                detail(
+                    name,
+                    &statuses[*i],
+                    &ids[*i],
+                    received_at,
+                    reference.as_deref(),
+                )
+                .to_string()
+            })
+            .collect();
+        let put = publish(bus.as_ref(), &details, until).await;
+        received.published = put.iter().filter(|p| **p).count();
+        if let Some(store) = &self.store {
+            // Best effort: an event left pending is published again when its status comes back.
+            let marks = chosen
+                .iter()
+                .zip(&put)
+                .filter(|(_, ok)| **ok)
+                .map(|((i, _), _)| store.published(name, &statuses[*i].message_id, &ids[*i]));
+            let _ = crate::infra::bounded(until, (), async {
+                futures_util::future::join_all(marks).await;
+                Ok(())
+            })
+            .await;
+        }
+        if received.published < chosen.len() {
+            return Err(ApiError::new(
+                Code::StatusUnavailable,
+                format!(
+                    "{} of {} status events could not be published; deliver the webhook again",
+                    chosen.len() - received.published,
+                    chosen.len()
+                ),
+            )
+            .with_provider(name));
+        }
+        Ok(received)
+    }
+
+    /// Moves each message forward with its statuses, in the order they came (one message's
+    /// one after another, different messages side by side): the statuses to publish.
+    async fn advance(
+        &self,
+        store: &dyn StatusStore,
+        provider: &str,
+        statuses: &[Status],
+        ids: &[String],
+        received_at: u64,
+        until: Instant,
+    ) -> Result<Vec<(usize, Option<String>)>, ApiError> {
+        let mut by_message: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, status) in statuses.iter().enumerate() {
+            by_message
+                .entry(status.message_id.as_str())
+                .or_default()
+                .push(i);
+        }
+        let expires_at = received_at / 1000 + self.ttl.as_secs();
+        let runs = by_message.into_values().map(|indexes| async move {
+            let mut chosen = Vec::new();
+            for i in indexes {
+                let status = &statuses[i];
+                let change = Move {
+                    provider: provider.to_string(),
+                    message_id: status.message_id.clone(),
+                    stage: status.stage,
+                    provider_status: status.provider_status.clone(),
+                    occurred_at: status.occurred_at.unwrap_or(received_at / 1000),
+                    event_id: ids[i].clone(),
+                    error: status
+                        .error
+                        .as_ref()
+                        .and_then(|e| serde_json::to_value(e).ok()),
+                    pricing: status.pricing.clone(),
+                    client_reference: status.client_reference.clone(),
+                    to: status.to.clone(),
+                };
+                match store.advance(&change, expires_at).await? {
+                    Moved::Forward { client_reference }
+                    | Moved::Not {
+                        pending: true,
+                        client_reference,
+                    } => chosen.push((i, client_reference)),
+                    Moved::Not { pending: false, .. } => {}
+                }
+            }
+            Ok::<_, crate::infra::idempotency::StoreError>(chosen)
+        });
+        let written = crate::infra::bounded(until, crate::infra::statuses::timeout(), async {
+            let results: Vec<_> = futures_util::stream::iter(runs)
+                .buffer_unordered(CONCURRENT_WRITES)
+                .collect()
+                .await;
+            results.into_iter().collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|error| {
+            ApiError::new(
+                Code::StatusUnavailable,
+                format!(
+                    "the status table {}; deliver the webhook again",
+                    error.reason
+                ),
+            )
+            .with_provider(provider)
+        })?;
+        let mut chosen: Vec<_> = written.into_iter().flatten().collect();
+        chosen.sort_by_key(|(i, _)| *i);
+        Ok(chosen)
+    }
+
+    /// Keeps a sent message's record, for its statuses and the status route.
+    pub async fn record_sent(&self, record: &SentRecord, until: Instant) {
+        let Some(store) = &self.store else { return };
+        let expires_at = record.sent_at + self.ttl.as_secs();
+        let late = crate::infra::statuses::timeout();
+        if let Err(error) =
+            crate::infra::bounded(until, late, store.record_sent(record, expires_at)).await
+        {
+            tracing::warn!(error = %error, "the sent message's status record was not stored: its statuses carry no client_reference");
+        }
+    }
+
+    /// A message's record, when the table is kept.
+    pub async fn status(
+        &self,
+        provider: &str,
+        message_id: &str,
+        until: Instant,
+    ) -> Result<Option<MessageStatus>, ApiError> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        crate::infra::bounded(
+            until,
+            crate::infra::statuses::timeout(),
+            store.get(provider, message_id),
+        )
+        .await
+        .map_err(|error| {
+            ApiError::new(
+                Code::StatusUnavailable,
+                format!("the status table {}", error.reason),
+            )
+        })
+    }
+
+    pub fn keeps_records(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// Whether `provider`'s webhook is received here: it documents one we can verify, and
+    /// there is a bus to publish on.
+    pub fn receives(&self, provider: &dyn Provider) -> bool {
+        self.bus.is_some() && provider.webhook().is_some()
+    }
+}
+
+fn refused(provider: &dyn Provider, reason: &'static str) -> ApiError {
+    tracing::warn!(provider = provider.name(), reason, "webhook refused");
+    ApiError::new(
+        Code::WebhookUnauthorized,
+        "the webhook does not carry the provider's valid proof",
+    )
+    .with_provider(provider.name())
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}

@@ -1,0 +1,107 @@
+//! A delivery status as every provider's webhook comes to say it (docs/statuses.md): one
+//! word of ours (`sent`, `delivered`, `read`, `failed`, or `unknown`) with the provider's own
+//! word kept, when it happened, whom it was for (masked), and why it failed.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Our word for a status, in the order a message moves through them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// A word we do not know (Meta's `deleted` or `warning`): kept, never ordered.
+    Unknown,
+    Sent,
+    Delivered,
+    Read,
+    /// Ends the message, from any earlier status.
+    Failed,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Unknown => "unknown",
+            Stage::Sent => "sent",
+            Stage::Delivered => "delivered",
+            Stage::Read => "read",
+            Stage::Failed => "failed",
+        }
+    }
+
+    /// Its place in the order (`sent` < `delivered` < `read` < `failed`); `None` for a word
+    /// we do not know, which moves nothing.
+    pub fn rank(self) -> Option<u8> {
+        match self {
+            Stage::Unknown => None,
+            Stage::Sent => Some(1),
+            Stage::Delivered => Some(2),
+            Stage::Read => Some(3),
+            Stage::Failed => Some(4),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Stage> {
+        [
+            Stage::Unknown,
+            Stage::Sent,
+            Stage::Delivered,
+            Stage::Read,
+            Stage::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// Why a status says the message failed, in a send's terms (its code table).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatusError {
+    pub code: String,
+    pub message: String,
+    pub provider_code: Option<String>,
+    pub retryable: bool,
+}
+
+/// One status a provider's webhook told, read and cleaned by its provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub message_id: String,
+    pub stage: Stage,
+    /// The provider's own word, lower case.
+    pub provider_status: String,
+    /// When it happened, by the provider's clock (epoch seconds), when it says.
+    pub occurred_at: Option<u64>,
+    /// The recipient, masked (`+62*******7890`).
+    pub to: Option<String>,
+    /// What the send carried to the provider for it (Meta's `biz_opaque_callback_data`).
+    pub client_reference: Option<String>,
+    pub error: Option<StatusError>,
+    /// Meta's pricing of the message, when it gives one.
+    pub pricing: Option<Value>,
+}
+
+/// What a verified webhook body held.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Notifications {
+    pub statuses: Vec<Status>,
+    /// Notifications with no status (an incoming message, a template update): counted only.
+    pub others: usize,
+    /// Statuses or notifications that are not the documented shape, with why.
+    pub unreadable: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_are_ordered_and_failed_ends_them() {
+        let ranks: Vec<_> = [Stage::Sent, Stage::Delivered, Stage::Read, Stage::Failed]
+            .map(|s| s.rank().unwrap())
+            .into();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Stage::Unknown.rank(), None);
+        assert_eq!(Stage::parse("read"), Some(Stage::Read));
+    }
+}

@@ -1,0 +1,52 @@
+//! A bus in memory, for unit tests: it keeps what was put, and can be told to refuse
+//! entries or whole calls.
+
+use super::bus::EventBus;
+use crate::infra::idempotency::{StoreError, StoreResult};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct MemoryBus {
+    pub events: Mutex<Vec<String>>,
+    /// This many entries are refused, one by one, then the rest are taken.
+    pub refuse_entries: Mutex<usize>,
+    /// This many calls fail whole.
+    pub refuse_calls: Mutex<usize>,
+    /// The number of entries of each call, in order.
+    pub calls: Mutex<Vec<usize>>,
+}
+
+impl EventBus for MemoryBus {
+    fn put<'a>(&'a self, details: &'a [String]) -> StoreResult<'a, Vec<bool>> {
+        Box::pin(async move {
+            self.calls
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(details.len());
+            let mut calls = self.refuse_calls.lock().unwrap_or_else(|p| p.into_inner());
+            if *calls > 0 {
+                *calls -= 1;
+                return Err(StoreError {
+                    operation: "PutEvents",
+                    reason: "was told to fail".into(),
+                });
+            }
+            let mut refuse = self
+                .refuse_entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(details
+                .iter()
+                .map(|detail| {
+                    if *refuse > 0 {
+                        *refuse -= 1;
+                        return false;
+                    }
+                    events.push(detail.clone());
+                    true
+                })
+                .collect())
+        })
+    }
+}

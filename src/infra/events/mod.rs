@@ -1,0 +1,10 @@
+//! The bus delivery-status events are put on (`STATUS_EVENT_BUS`), behind one trait:
+//! EventBridge in production, memory for unit tests.
+
+mod bus;
+mod eventbridge;
+mod memory;
+
+pub use bus::{EventBus, DETAIL_TYPE, MAX_ENTRIES, SOURCE};
+pub use eventbridge::EventBridgeBus;
+pub use memory::MemoryBus;

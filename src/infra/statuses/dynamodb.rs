@@ -1,0 +1,293 @@
+//! Status records in DynamoDB (`STATUS_TABLE`: partition key `id`, TTL on `expires_at`; it
+//! may be the idempotency table). A status moves its record forward only through a
+//! conditional `UpdateItem`, so that a repeat or a late status changes nothing.
+
+use super::store::{
+    failed, record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore,
+};
+use crate::infra::aws::{describe, Aws};
+use crate::infra::idempotency::{StoreError, StoreResult};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+pub struct DynamoStatuses {
+    table: String,
+    aws: Arc<Aws>,
+    client: OnceCell<Client>,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+impl DynamoStatuses {
+    pub fn new(table: String, aws: Arc<Aws>) -> Self {
+        DynamoStatuses {
+            table,
+            aws,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async { Client::new(self.aws.config().await) })
+            .await
+    }
+
+    async fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk("GetItem", &e))?;
+        Ok(output.item().cloned())
+    }
+}
+
+fn sdk<
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+>(
+    operation: &'static str,
+    error: &SdkError<E, R>,
+) -> StoreError {
+    let reason = describe(error);
+    tracing::warn!(operation, error = %reason, cause = %crate::infra::telemetry::chain(error), "DynamoDB call failed");
+    failed(operation, reason)
+}
+
+impl StatusStore for DynamoStatuses {
+    fn record_sent<'a>(&'a self, record: &'a SentRecord, expires_at: u64) -> StoreResult<'a, ()> {
+        Box::pin(async move {
+            let mut update = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("id", s(&record_id(&record.provider, &record.message_id)))
+                .expression_attribute_names("#p", "provider")
+                .expression_attribute_names("#m", "message_id")
+                .expression_attribute_names("#to", "to")
+                .expression_attribute_names("#rid", "request_id")
+                .expression_attribute_names("#sent", "sent_at")
+                .expression_attribute_names("#exp", "expires_at")
+                .expression_attribute_values(":p", s(&record.provider))
+                .expression_attribute_values(":m", s(&record.message_id))
+                .expression_attribute_values(":to", s(&record.to))
+                .expression_attribute_values(":rid", s(&record.request_id))
+                .expression_attribute_values(":sent", n(record.sent_at))
+                .expression_attribute_values(":exp", n(expires_at));
+            let mut set =
+                "SET #p = :p, #m = :m, #to = :to, #rid = :rid, #sent = :sent, #exp = :exp"
+                    .to_string();
+            if let Some(reference) = &record.client_reference {
+                set.push_str(", #cr = :cr");
+                update = update
+                    .expression_attribute_names("#cr", "client_reference")
+                    .expression_attribute_values(":cr", s(reference));
+            }
+            update
+                .update_expression(set)
+                .send()
+                .await
+                .map_err(|e| sdk("UpdateItem", &e))?;
+            Ok(())
+        })
+    }
+
+    fn advance<'a>(&'a self, status: &'a Move, expires_at: u64) -> StoreResult<'a, Moved> {
+        Box::pin(async move {
+            let id = record_id(&status.provider, &status.message_id);
+            let entry = AttributeValue::M(HashMap::from([
+                ("status".to_string(), s(status.stage.as_str())),
+                ("provider_status".to_string(), s(&status.provider_status)),
+                ("occurred_at".to_string(), n(status.occurred_at)),
+            ]));
+            let mut update = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("id", s(&id))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .expression_attribute_names("#p", "provider")
+                .expression_attribute_names("#m", "message_id")
+                .expression_attribute_names("#h", "history")
+                .expression_attribute_names("#exp", "expires_at")
+                .expression_attribute_names("#pend", "pending")
+                .expression_attribute_names("#seen", "seen")
+                .expression_attribute_values(":p", s(&status.provider))
+                .expression_attribute_values(":m", s(&status.message_id))
+                .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+                .expression_attribute_values(":entry", AttributeValue::L(vec![entry]))
+                .expression_attribute_values(":exp", n(expires_at))
+                .expression_attribute_values(
+                    ":event",
+                    AttributeValue::Ss(vec![status.event_id.clone()]),
+                )
+                .expression_attribute_values(
+                    ":wordset",
+                    AttributeValue::Ss(vec![status.provider_status.clone()]),
+                );
+            let mut set = "SET #p = :p, #m = :m, #h = list_append(if_not_exists(#h, :empty), :entry), #exp = if_not_exists(#exp, :exp)".to_string();
+            let condition = match status.stage.rank() {
+                Some(rank) => {
+                    set.push_str(", #rank = :rank, #st = :st");
+                    update = update
+                        .expression_attribute_names("#rank", "rank")
+                        .expression_attribute_names("#st", "status")
+                        .expression_attribute_values(":rank", n(u64::from(rank)))
+                        .expression_attribute_values(":st", s(status.stage.as_str()));
+                    "attribute_not_exists(#rank) OR #rank < :rank"
+                }
+                None => {
+                    update =
+                        update.expression_attribute_values(":word", s(&status.provider_status));
+                    "attribute_not_exists(#seen) OR NOT contains(#seen, :word)"
+                }
+            };
+            for (name, attribute, value) in [
+                ("#err", "error", status.error.as_ref().map(Value::to_string)),
+                (
+                    "#pr",
+                    "pricing",
+                    status.pricing.as_ref().map(Value::to_string),
+                ),
+            ] {
+                if let Some(value) = value {
+                    set.push_str(&format!(", {name} = :{attribute}"));
+                    update = update
+                        .expression_attribute_names(name, attribute)
+                        .expression_attribute_values(format!(":{attribute}"), s(&value));
+                }
+            }
+            for (name, attribute, value) in [
+                ("#cr", "client_reference", status.client_reference.as_ref()),
+                ("#to", "to", status.to.as_ref()),
+            ] {
+                if let Some(value) = value {
+                    set.push_str(&format!(", {name} = if_not_exists({name}, :{attribute})"));
+                    update = update
+                        .expression_attribute_names(name, attribute)
+                        .expression_attribute_values(format!(":{attribute}"), s(value));
+                }
+            }
+            let result = update
+                .update_expression(format!("{set} ADD #pend :event, #seen :wordset"))
+                .condition_expression(condition)
+                .send()
+                .await;
+            match result {
+                Ok(output) => Ok(Moved::Forward {
+                    client_reference: output
+                        .attributes()
+                        .and_then(|a| text(a, "client_reference")),
+                }),
+                Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                    let item = self.item(&id).await?.unwrap_or_default();
+                    Ok(Moved::Not {
+                        pending: set_of(&item, "pending").contains(&status.event_id),
+                        client_reference: text(&item, "client_reference"),
+                    })
+                }
+                Err(e) => Err(sdk("UpdateItem", &e)),
+            }
+        })
+    }
+
+    fn published<'a>(
+        &'a self,
+        provider: &'a str,
+        message_id: &'a str,
+        event_id: &'a str,
+    ) -> StoreResult<'a, ()> {
+        Box::pin(async move {
+            self.client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("id", s(&record_id(provider, message_id)))
+                .update_expression("DELETE #pend :event")
+                .expression_attribute_names("#pend", "pending")
+                .expression_attribute_values(
+                    ":event",
+                    AttributeValue::Ss(vec![event_id.to_string()]),
+                )
+                .send()
+                .await
+                .map_err(|e| sdk("UpdateItem", &e))?;
+            Ok(())
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        provider: &'a str,
+        message_id: &'a str,
+    ) -> StoreResult<'a, Option<MessageStatus>> {
+        Box::pin(async move {
+            let Some(item) = self.item(&record_id(provider, message_id)).await? else {
+                return Ok(None);
+            };
+            let json = |name: &str| text(&item, name).and_then(|t| serde_json::from_str(&t).ok());
+            let history = item
+                .get("history")
+                .and_then(|h| h.as_l().ok())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|e| e.as_m().ok())
+                        .map(|e| HistoryEntry {
+                            status: text(e, "status").unwrap_or_default(),
+                            provider_status: text(e, "provider_status").unwrap_or_default(),
+                            occurred_at: number(e, "occurred_at").unwrap_or(0),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Some(MessageStatus {
+                provider: provider.to_string(),
+                message_id: message_id.to_string(),
+                to: text(&item, "to"),
+                client_reference: text(&item, "client_reference"),
+                request_id: text(&item, "request_id"),
+                sent_at: number(&item, "sent_at"),
+                status: text(&item, "status"),
+                error: json("error"),
+                pricing: json("pricing"),
+                history,
+            }))
+        })
+    }
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_string())
+}
+
+fn n(number: u64) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name)?.as_s().ok().cloned()
+}
+
+fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+fn set_of(item: &Item, name: &str) -> Vec<String> {
+    item.get(name)
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default()
+}

@@ -1,0 +1,11 @@
+//! Sent messages and their delivery statuses (docs/statuses.md, "Order and duplicates"): one
+//! record per provider and message, moved forward only by a conditional write, behind one
+//! trait (DynamoDB in production, memory for unit tests and local runs).
+
+mod dynamodb;
+mod memory;
+mod store;
+
+pub use dynamodb::DynamoStatuses;
+pub use memory::MemoryStatuses;
+pub use store::{timeout, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};
