@@ -18,6 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// How long refused entries are retried: a provider waits for its answer (Meta asks for a
+/// median under 250 ms), and delivers the webhook again after a 503.
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(2);
+
 /// Statuses of different messages are written this many at a time.
 const CONCURRENT_WRITES: usize = 16;
 
@@ -144,7 +148,10 @@ impl StatusTracker {
                 .to_string()
             })
             .collect();
-        let put = publish(bus.as_ref(), &details, until).await;
+        let patience = Instant::now()
+            .checked_add(PUBLISH_PATIENCE)
+            .map_or(until, |t| t.min(until));
+        let put = publish(bus.as_ref(), &details, patience).await;
         received.published = put.iter().filter(|p| **p).count();
         if let Some(store) = &self.store {
             // Best effort: an event left pending is published again when its status comes back.

@@ -20,5 +20,6 @@ mod providers;
 mod secrets;
 mod simulator;
 mod startup;
+mod statuses;
 mod support;
 mod together;

@@ -240,3 +240,94 @@ async fn forward(mut client: TcpStream, upstream: &str, proxy: AwsProxy, number:
     };
     tokio::join!(upload, download);
 }
+
+/// A fresh status bus in moto with a rule on its status events targeting a fresh SQS
+/// queue, so that a test reads what was published: (bus name, queue URL).
+pub async fn create_status_bus() -> (String, String) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let name = format!("wa-status-{}-{n}", std::process::id());
+    let config = moto_config().await;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    events
+        .create_event_bus()
+        .name(&name)
+        .send()
+        .await
+        .expect("create bus");
+    let queue = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .expect("create queue");
+    let url = queue.queue_url().unwrap().to_string();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let arn =
+        attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    events
+        .put_rule()
+        .name(&name)
+        .event_bus_name(&name)
+        .event_pattern(
+            r#"{"source": ["wa-dispatch.status"], "detail-type": ["WhatsApp message status"]}"#,
+        )
+        .send()
+        .await
+        .expect("put rule");
+    events
+        .put_targets()
+        .rule(&name)
+        .event_bus_name(&name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("put targets");
+    (name, url)
+}
+
+/// Every event the queue holds (each one's `detail`), waiting up to a few seconds for
+/// `at_least` of them.
+pub async fn published(queue_url: &str, at_least: usize) -> Vec<serde_json::Value> {
+    let sqs = aws_sdk_sqs::Client::new(&moto_config().await);
+    let mut found = vec![];
+    for _ in 0..20 {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages() {
+            let event: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            found.push(event);
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        if output.messages().is_empty() && found.len() >= at_least {
+            break;
+        }
+        if output.messages().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    found
+}

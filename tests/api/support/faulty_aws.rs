@@ -23,6 +23,8 @@ pub struct FaultyAws {
     pub url: String,
     faults: Arc<Mutex<HashMap<String, (Fault, usize)>>>,
     seen: Arc<Mutex<Vec<String>>>,
+    /// Each call's target and, for PutEvents, its number of entries.
+    calls: Arc<Mutex<Vec<(String, usize)>>>,
 }
 
 impl FaultyAws {
@@ -33,6 +35,7 @@ impl FaultyAws {
             url: format!("http://{}", listener.local_addr().unwrap()),
             faults: Arc::default(),
             seen: Arc::default(),
+            calls: Arc::default(),
         };
         let this = proxy.clone();
         let client = reqwest::Client::new();
@@ -60,6 +63,35 @@ impl FaultyAws {
             .lock()
             .unwrap()
             .insert(format!("DynamoDB_20120810.{operation}"), (fault, times));
+    }
+
+    /// The next `times` calls of `target` (e.g. `AWSEvents.PutEvents`) meet `fault`.
+    pub fn fail_target(&self, target: &str, fault: Fault, times: usize) {
+        self.faults
+            .lock()
+            .unwrap()
+            .insert(target.to_string(), (fault, times));
+    }
+
+    /// The number of entries of each call of `target`, in order.
+    pub fn entries_per_call(&self, target: &str) -> Vec<usize> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _)| t == target)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
+    /// Every call's target, in order.
+    pub fn targets(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 
     /// The DynamoDB operations asked for, in order.
@@ -95,7 +127,12 @@ impl FaultyAws {
         match fault {
             Some(Fault::Hang) => std::future::pending().await,
             Some(Fault::Throttle) => {
-                let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
+                let body = match target.starts_with("AWSEvents.") {
+                    true => r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+                    false => {
+                        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#
+                    }
+                };
                 return Ok(Response::builder()
                     .status(400)
                     .header("content-type", "application/x-amz-json-1.0")
@@ -110,6 +147,11 @@ impl FaultyAws {
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
+        let entries = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|b| b.get("Entries").and_then(|e| e.as_array()).map(Vec::len))
+            .unwrap_or(0);
+        self.calls.lock().unwrap().push((target.clone(), entries));
         let mut forward = client.request(parts.method.clone(), format!("{upstream}{}", parts.uri));
         for (name, value) in &parts.headers {
             if name != "host" {
