@@ -197,8 +197,14 @@ impl Config {
             default_provider,
             providers,
             provider_timeout,
-            min_attempt: Duration::from_millis(number(&var, "MIN_ATTEMPT_MS", 2_000, 0, 900_000)?)
-                .min(provider_timeout),
+            min_attempt: Duration::from_millis(number(
+                &var,
+                "MIN_ATTEMPT_MS",
+                2_000,
+                200,
+                900_000,
+            )?)
+            .min(provider_timeout),
             // By default each invocation in flight may have a send in flight.
             max_concurrency: number(
                 &var,

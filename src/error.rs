@@ -94,7 +94,7 @@ impl Code {
             ConfigurationError => (500, false, "CONFIGURATION_ERROR"),
             IdempotencyConflict => (409, true, "IDEMPOTENCY_CONFLICT"),
             // DynamoDB could not guard the send, so it was
-            // refused rather than sent unguarded (docs/errors in the README).
+            // refused rather than sent unguarded (docs/api.md, "Errors").
             IdempotencyUnavailable => (503, true, "IDEMPOTENCY_UNAVAILABLE"),
             WebhookUnauthorized => (401, false, "WEBHOOK_UNAUTHORIZED"),
             StatusUnavailable => (503, true, "STATUS_UNAVAILABLE"),

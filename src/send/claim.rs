@@ -248,7 +248,8 @@ impl<'a> KeyGuard<'a> {
             // A claimed record that was never moved on frees its key once its lease ends.
             State::Claimed => lease_until(now, deadline),
             // One that may have been sent is kept as long as a stored DELIVERY_UNKNOWN.
-            State::Sending => now + self.unknown_ttl.as_secs(),
+            // Never before its lease ends, however short the TTL is set.
+            State::Sending => (now + self.unknown_ttl.as_secs()).max(lease_until(now, deadline)),
             State::Done => now + self.ttl.as_secs(),
         }
     }

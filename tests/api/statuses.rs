@@ -50,11 +50,20 @@ fn secret() -> String {
 
 /// An App with a status bus (and a status table when asked), and the bus's queue.
 async fn app(table: bool) -> (TestApp, String) {
+    let (t, queue, _) = app_with_table(table).await;
+    (t, queue)
+}
+
+async fn app_with_table(table: bool) -> (TestApp, String, Option<String>) {
     setup();
     let (bus, queue) = create_status_bus().await;
     let mut vars = vec![("STATUS_EVENT_BUS", bus)];
-    if table {
-        vars.push(("STATUS_TABLE", create_idempotency_table().await));
+    let name = match table {
+        true => Some(create_idempotency_table().await),
+        false => None,
+    };
+    if let Some(name) = &name {
+        vars.push(("STATUS_TABLE", name.clone()));
     }
     let t = TestApp::with(Options {
         vars,
@@ -62,7 +71,7 @@ async fn app(table: bool) -> (TestApp, String) {
         ..Options::default()
     })
     .await;
-    (t, queue)
+    (t, queue, name)
 }
 
 /// A POST of `body` to the meta webhook as an HTTP API v2 event.
@@ -313,7 +322,7 @@ async fn forty_statuses_are_forty_events_and_a_bus_that_refuses_is_503() {
 #[tokio::test]
 async fn with_the_table_a_send_then_its_statuses_out_of_order_and_repeated_publish_forward_moves_only(
 ) {
-    let (t, queue) = app(true).await;
+    let (t, queue, table) = app_with_table(true).await;
     let success = json!({"messaging_product": "whatsapp", "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
                          "messages": [{"id": "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI3QjFBMjQ0QzdGRjA2ODNCOEUA", "message_status": "accepted"}]});
     answer_every_post(
@@ -374,7 +383,15 @@ async fn with_the_table_a_send_then_its_statuses_out_of_order_and_repeated_publi
             .status,
         404
     );
-    assert_nothing_personal(&format!("{status:?} {events:?}"));
+    let records = crate::support::aws::dynamodb()
+        .await
+        .scan()
+        .table_name(table.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(records.items().len(), 1);
+    assert_nothing_personal(&format!("{status:?} {events:?} {:?}", records.items()));
     // Without the table every status is published, each repeat with the same event_id.
     let (open, open_queue) = app(false).await;
     for _ in 0..2 {
