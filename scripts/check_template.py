@@ -40,7 +40,6 @@ EXPECTED = {
     ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}'),
     ("dynamodb:DeleteItem", '{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}'),
     ("dynamodb:GetItem", '{"Fn::GetAtt": ["StatusTable", "Arn"]}'),
-    ("dynamodb:PutItem", '{"Fn::GetAtt": ["StatusTable", "Arn"]}'),
     ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["StatusTable", "Arn"]}'),
     ("events:PutEvents", json.dumps({"Fn::If": [
         "CreateStatusEventBus", {"Fn::GetAtt": ["StatusEventBus", "Arn"]},

@@ -18,14 +18,18 @@ pub(super) fn event_id(provider: &str, status: &Status) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// An epoch time as ISO 8601 (`2026-11-30T10:04:05Z`), milliseconds when given.
+/// An epoch time as ISO 8601 in whole seconds (`2026-11-30T10:04:05Z`).
 pub(super) fn iso(epoch_ms: u64) -> String {
     use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
-    let time = match epoch_ms % 1000 {
-        0 => DateTime::from_secs((epoch_ms / 1000) as i64),
-        _ => DateTime::from_millis(epoch_ms as i64),
-    };
-    time.fmt(DateTimeFormat::DateTime).unwrap_or_default()
+    DateTime::from_secs((epoch_ms / 1000) as i64)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+/// An epoch time as ISO 8601 with its milliseconds (`2026-11-30T10:04:06.120Z`).
+pub(super) fn iso_ms(epoch_ms: u64) -> String {
+    let seconds = iso(epoch_ms);
+    format!("{}.{:03}Z", seconds.trim_end_matches('Z'), epoch_ms % 1000)
 }
 
 /// The event's detail.
@@ -46,7 +50,7 @@ pub(super) fn detail(
         "status": status.stage.as_str(),
         "provider_status": status.provider_status,
         "occurred_at": iso(occurred_ms),
-        "received_at": iso(received_at_ms),
+        "received_at": iso_ms(received_at_ms),
         "to": status.to,
         "client_reference": client_reference.or(status.client_reference.as_deref()),
         "error": status.error,
@@ -92,7 +96,7 @@ mod tests {
     fn times_are_iso_8601() {
         let detail = detail("meta", &status("sent"), "e", 1_764_497_046_120, None);
         assert_eq!(detail["occurred_at"], "2025-11-30T10:04:05Z");
-        assert_eq!(detail["received_at"], "2025-11-30T10:04:06.12Z");
+        assert_eq!(detail["received_at"], "2025-11-30T10:04:06.120Z");
         assert_eq!(detail["client_reference"], "order-1");
     }
 }

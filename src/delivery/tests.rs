@@ -217,7 +217,12 @@ async fn the_handshake_echoes_the_challenge_only_for_our_token() {
             query: &query,
             body: &[],
         };
-        let answer = h.tracker.handshake(meta, &request, soon()).await.unwrap();
+        let answer = h
+            .tracker
+            .handshake(meta, &request, soon())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(answer.map_err(|_| ()), want);
     }
 }

@@ -79,19 +79,23 @@ impl StatusTracker {
         })
     }
 
-    /// Meta's `GET` handshake: the challenge to echo, or why not (403).
+    /// Meta's `GET` handshake: the challenge to echo, or why not (403); `None` for a
+    /// provider without one; an unreachable Secrets Manager is a 503 Meta retries.
     pub async fn handshake(
         &self,
         provider: &dyn Provider,
         request: &WebhookRequest<'_>,
         until: Instant,
-    ) -> Option<Result<String, &'static str>> {
-        let webhook = provider.webhook()?;
+    ) -> Result<Option<Result<String, &'static str>>, ApiError> {
+        let Some(webhook) = provider.webhook() else {
+            return Ok(None);
+        };
         let secret = match self.secret(provider, until).await {
             Ok(secret) => secret,
-            Err(_) => return Some(Err("the provider's secret cannot be read")),
+            Err(error) if error.code == Code::SecretUnavailable => return Err(error),
+            Err(_) => return Ok(Some(Err("the provider's secret cannot be read"))),
         };
-        webhook.handshake(request, &secret)
+        Ok(webhook.handshake(request, &secret))
     }
 
     /// A webhook POST: verified, read, stored and published.

@@ -149,7 +149,8 @@ impl SendRequest {
     /// HMAC-SHA256, under the function's own key, of what is sent (docs/guarantees.md,
     /// "Idempotency"): the provider and its message, as the provider's own types serialize
     /// it (so that no field is left out), with `to` normalized; what changes nothing that is
-    /// sent (`client_reference`, `dry_run`, the key itself) is left out. Keyed, so that
+    /// sent (`dry_run`, the key itself, and `client_reference` for a provider that does not
+    /// carry it: Meta does) is left out. Keyed, so that
     /// nobody who can read the table can recover a one-time code by hashing guesses.
     pub fn fingerprint(&self, key: &FingerprintKey) -> String {
         let sent = serde_json::json!([self.provider.name(), self.message.fingerprint()]);

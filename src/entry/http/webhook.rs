@@ -46,11 +46,18 @@ pub fn verify<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
             ..WebhookReport::default()
         };
         let reply = match answer {
-            Some(Ok(challenge)) => {
+            Err(error) => {
+                report.outcome = error.code.as_str();
+                Reply::json(
+                    error.http_status(),
+                    error.to_document(&call.invocation.request_id),
+                )
+            }
+            Ok(Some(Ok(challenge))) => {
                 report.outcome = "verified";
                 Reply::text(200, challenge)
             }
-            Some(Err(reason)) => {
+            Ok(Some(Err(reason))) => {
                 tracing::warn!(
                     provider = provider.name(),
                     reason,
@@ -59,11 +66,17 @@ pub fn verify<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
                 report.outcome = "refused";
                 Reply::text(403, "verification refused".into())
             }
-            None => {
-                return call.rejected(ApiError::new(
+            Ok(None) => {
+                let error = ApiError::new(
                     Code::MethodNotAllowed,
-                    "this provider has no verification handshake",
-                ))
+                    format!(
+                        "method GET is not allowed on /v1/webhooks/{}; allowed: POST",
+                        provider.name()
+                    ),
+                );
+                let mut reply = call.rejected(error);
+                reply.headers.push(("allow", "POST".into()));
+                return reply;
             }
         };
         log_webhook(&call.invocation.request_id, &report, call.started.elapsed());
