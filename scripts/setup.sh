@@ -20,3 +20,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     -r "$requirements" -c scripts/constraints.txt
   echo "$want" > "$stamp"
 fi
+# The SAM CLI's pins clash with the test tools': a venv of its own, for the test command only.
+if [ "${1:-test}" = test ]; then
+  if [ ! -x .venv-sam/bin/python ]; then
+    python3 -m venv .venv-sam
+  fi
+  sam_stamp=.venv-sam/.requirements.sha
+  sam_want=$(cat scripts/requirements-sam.txt scripts/constraints-sam.txt | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$sam_stamp" 2>/dev/null)" != "$sam_want" ]; then
+    echo "setup: installing the SAM CLI into .venv-sam..."
+    .venv-sam/bin/pip install --quiet --disable-pip-version-check \
+      -r scripts/requirements-sam.txt -c scripts/constraints-sam.txt
+    echo "$sam_want" > "$sam_stamp"
+  fi
+fi
