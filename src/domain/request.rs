@@ -141,9 +141,7 @@ impl Written {
         )?;
         let idempotency_key = match optional_str(&f.idempotency_key, "idempotency_key", MAX_KEY)? {
             Some(key) => Some(printable_key(&key, "idempotency_key")?),
-            None => default_key
-                .map(|key| printable_key(key, "Idempotency-Key"))
-                .transpose()?,
+            None => default_key.map(default).transpose()?,
         };
         let dry_run = match value(&f.dry_run) {
             None => false,
@@ -201,6 +199,16 @@ fn media_url(url: String) -> Result<String, ApiError> {
 /// Idempotency keys and request ids: 1 to 128 printable ASCII characters.
 pub fn is_printable_token(text: &str) -> bool {
     (1..=MAX_KEY).contains(&text.len()) && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// The key a request without one takes from its source: a batch's header key carries its
+/// entry's index (`#99`) past the header's 128 characters.
+fn default(key: &str) -> Result<String, ApiError> {
+    let printable = key.bytes().all(|b| (0x20..0x7f).contains(&b));
+    match (1..=MAX_KEY + 4).contains(&key.len()) && printable {
+        true => Ok(key.to_string()),
+        false => printable_key(key, "Idempotency-Key"),
+    }
 }
 
 fn printable_key(key: &str, field: &str) -> Result<String, ApiError> {
