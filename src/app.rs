@@ -8,9 +8,9 @@ use crate::delivery::StatusTracker;
 use crate::infra::aws::Aws;
 use crate::infra::events::{EventBridgeBus, EventBus};
 use crate::infra::idempotency::{Dynamo, IdempotencyStore};
+use crate::infra::metrics::MetricsSink;
 use crate::infra::secrets::{SecretStore, Secrets, Source};
 use crate::infra::statuses::{DynamoStatuses, MemoryStatuses, StatusStore};
-use crate::infra::telemetry::MetricsSink;
 use crate::send::Sender;
 use std::sync::Arc;
 

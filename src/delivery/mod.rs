@@ -2,6 +2,7 @@
 //! normalized event per status on the status bus, moved forward and kept with the table,
 //! and a message's status is answered from its record.
 
+mod advance;
 mod event;
 mod publish;
 mod tracker;

@@ -6,14 +6,12 @@
 
 use super::event::{detail, event_id};
 use super::publish::publish;
-use crate::domain::status::{Notifications, Status};
+use crate::domain::status::Notifications;
 use crate::error::{ApiError, Code};
 use crate::infra::events::EventBus;
 use crate::infra::secrets::{Secret, Secrets};
-use crate::infra::statuses::{MessageStatus, Move, Moved, SentRecord, StatusStore};
+use crate::infra::statuses::{MessageStatus, SentRecord, StatusStore};
 use crate::providers::{Provider, Redact, WebhookRequest};
-use futures_util::StreamExt;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -22,15 +20,12 @@ use tokio::time::Instant;
 /// median under 250 ms), and delivers the webhook again after a 503.
 const PUBLISH_PATIENCE: Duration = Duration::from_secs(2);
 
-/// Statuses of different messages are written this many at a time.
-const CONCURRENT_WRITES: usize = 16;
-
 pub struct StatusTracker {
     secrets: Arc<dyn Secrets>,
     store: Option<Arc<dyn StatusStore>>,
     /// `None` without `STATUS_EVENT_BUS`: no webhook is received.
     bus: Option<Arc<dyn EventBus>>,
-    ttl: Duration,
+    pub(super) ttl: Duration,
 }
 
 /// What a verified POST came to.
@@ -182,78 +177,6 @@ impl StatusTracker {
             .with_provider(name));
         }
         Ok(received)
-    }
-
-    /// Moves each message forward with its statuses, in the order they came (one message's
-    /// one after another, different messages side by side): the statuses to publish.
-    async fn advance(
-        &self,
-        store: &dyn StatusStore,
-        provider: &str,
-        statuses: &[Status],
-        ids: &[String],
-        received_at: u64,
-        until: Instant,
-    ) -> Result<Vec<(usize, Option<String>)>, ApiError> {
-        let mut by_message: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, status) in statuses.iter().enumerate() {
-            by_message
-                .entry(status.message_id.as_str())
-                .or_default()
-                .push(i);
-        }
-        let expires_at = received_at / 1000 + self.ttl.as_secs();
-        let runs = by_message.into_values().map(|indexes| async move {
-            let mut chosen = Vec::new();
-            for i in indexes {
-                let status = &statuses[i];
-                let change = Move {
-                    provider: provider.to_string(),
-                    message_id: status.message_id.clone(),
-                    stage: status.stage,
-                    provider_status: status.provider_status.clone(),
-                    occurred_at: status.occurred_at.unwrap_or(received_at / 1000),
-                    event_id: ids[i].clone(),
-                    error: status
-                        .error
-                        .as_ref()
-                        .and_then(|e| serde_json::to_value(e).ok()),
-                    pricing: status.pricing.clone(),
-                    client_reference: status.client_reference.clone(),
-                    to: status.to.clone(),
-                };
-                match store.advance(&change, expires_at).await? {
-                    Moved::Forward { client_reference }
-                    | Moved::Not {
-                        pending: true,
-                        client_reference,
-                    } => chosen.push((i, client_reference)),
-                    Moved::Not { pending: false, .. } => {}
-                }
-            }
-            Ok::<_, crate::infra::idempotency::StoreError>(chosen)
-        });
-        let written = crate::infra::bounded(until, crate::infra::statuses::timeout(), async {
-            let results: Vec<_> = futures_util::stream::iter(runs)
-                .buffer_unordered(CONCURRENT_WRITES)
-                .collect()
-                .await;
-            results.into_iter().collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(|error| {
-            ApiError::new(
-                Code::StatusUnavailable,
-                format!(
-                    "the status table {}; deliver the webhook again",
-                    error.reason
-                ),
-            )
-            .with_provider(provider)
-        })?;
-        let mut chosen: Vec<_> = written.into_iter().flatten().collect();
-        chosen.sort_by_key(|(i, _)| *i);
-        Ok(chosen)
     }
 
     /// Keeps a sent message's record, for its statuses and the status route.

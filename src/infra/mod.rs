@@ -2,8 +2,11 @@
 //! the idempotency records, and the logs and metrics. Each is built lazily, on first use.
 
 pub mod aws;
+pub mod dynamo;
 pub mod events;
 pub mod idempotency;
+pub mod metrics;
+pub mod records;
 pub mod secrets;
 pub mod statuses;
 pub mod telemetry;

@@ -6,18 +6,15 @@
 //! stored one would; only a stale `claimed` frees its key.
 
 use super::deadline::{cutoff, Budget};
+use super::lease::{epoch_now, lease_until};
 use super::outcome::{unknown, unreadable, EarlierAnswer};
 use super::settlement::Decision;
 use crate::error::{ApiError, Code};
 use crate::infra::idempotency::{Change, IdempotencyStore, Record, State, StoreError, VERSION};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::time::Instant;
-
-/// Kept past the invocation's deadline on a live record, for clock differences between the
-/// instance that wrote it and one that reads it.
-const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// What a claim on a key found.
 pub(super) enum Claim {
@@ -310,24 +307,6 @@ fn unavailable(error: StoreError) -> ApiError {
         Code::IdempotencyUnavailable,
         format!("the idempotency table {}; nothing was sent", error.reason),
     )
-}
-
-/// The epoch second until which the invocation that writes a record `now` may still be at
-/// work on it: never before its deadline (rounded up, plus a margin for clocks).
-fn lease_until(now: u64, deadline: Instant) -> u64 {
-    let left = deadline.saturating_duration_since(Instant::now());
-    lease_after(Duration::from_secs(now), left)
-}
-
-fn lease_after(now: Duration, left: Duration) -> u64 {
-    (now + left + LEASE_MARGIN).as_secs() + 1
-}
-
-pub(super) fn epoch_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 #[cfg(test)]

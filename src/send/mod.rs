@@ -11,6 +11,7 @@ mod claim;
 mod context;
 pub mod deadline;
 mod deliver;
+mod lease;
 pub mod outcome;
 pub mod pacing;
 pub mod request;
@@ -128,7 +129,7 @@ impl Sender {
                 to: request.to().masked(),
                 client_reference: sent.client_reference.clone(),
                 request_id: invocation.request_id.clone(),
-                sent_at: claim::epoch_now(),
+                sent_at: lease::epoch_now(),
             };
             Box::pin(
                 self.statuses

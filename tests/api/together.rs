@@ -471,12 +471,37 @@ async fn a_batch_with_an_unusable_idempotency_key_header_is_refused_whole() {
     let t = TestApp::start().await;
     let batch = json!({"messages": [autocalls_request()]}).to_string();
     let long = "k".repeat(129);
-    let answer = t.http(http_v2("POST", "/v1/messages/batch", Some(batch.clone()), &[("Idempotency-Key", &long)])).await;
-    assert_eq!((answer.status, answer.field()), (400, Some("Idempotency-Key")));
+    let answer = t
+        .http(http_v2(
+            "POST",
+            "/v1/messages/batch",
+            Some(batch.clone()),
+            &[("Idempotency-Key", &long)],
+        ))
+        .await;
+    assert_eq!(
+        (answer.status, answer.field()),
+        (400, Some("Idempotency-Key"))
+    );
     // A header of 128 characters keys each entry past 128 with its index: accepted.
-    answer_every_post(&t.stubs["autocalls"], ResponseTemplate::new(200).set_body_json(autocalls_success())).await;
+    answer_every_post(
+        &t.stubs["autocalls"],
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
     let longest = "k".repeat(128);
-    let answer = t.http(http_v2("POST", "/v1/messages/batch", Some(batch), &[("Idempotency-Key", &longest)])).await;
-    assert_eq!(answer.body["results"][0]["http_status"], 200, "{:?}", answer.body);
+    let answer = t
+        .http(http_v2(
+            "POST",
+            "/v1/messages/batch",
+            Some(batch),
+            &[("Idempotency-Key", &longest)],
+        ))
+        .await;
+    assert_eq!(
+        answer.body["results"][0]["http_status"], 200,
+        "{:?}",
+        answer.body
+    );
     assert_eq!(received(&t.stubs["autocalls"]).await, 1);
 }

@@ -152,8 +152,8 @@ fn checked_body<'a>(request: &'a Request, route: &Route) -> Result<&'a [u8], Api
 mod tests {
     use super::reply::ReplyBody;
     use super::*;
+    use crate::infra::metrics::MetricsSink;
     use crate::infra::secrets::Fixed;
-    use crate::infra::telemetry::MetricsSink;
     use futures_util::future::BoxFuture;
     use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
     use serde_json::json;

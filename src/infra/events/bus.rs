@@ -2,7 +2,7 @@
 //! call, each of which may fail on its own (EventBridge answers a call that succeeded with
 //! some entries failed).
 
-use crate::infra::idempotency::StoreResult;
+use crate::infra::records::StoreResult;
 
 pub const SOURCE: &str = "wa-dispatch.status";
 pub const DETAIL_TYPE: &str = "WhatsApp message status";

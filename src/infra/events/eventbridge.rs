@@ -2,7 +2,7 @@
 
 use super::bus::{EventBus, DETAIL_TYPE, SOURCE};
 use crate::infra::aws::{describe, Aws};
-use crate::infra::idempotency::{StoreError, StoreResult};
+use crate::infra::records::{StoreError, StoreResult};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_eventbridge::Client;
 use std::sync::Arc;

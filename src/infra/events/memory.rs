@@ -2,7 +2,7 @@
 //! entries or whole calls.
 
 use super::bus::EventBus;
-use crate::infra::idempotency::{StoreError, StoreResult};
+use crate::infra::records::{StoreError, StoreResult};
 use std::sync::Mutex;
 
 #[derive(Default)]

@@ -1,64 +1,27 @@
 //! Idempotency records in DynamoDB: a table with partition key `id` (string) and TTL on
 //! `expires_at`. Every write is conditional, so that two invocations never both own a key.
 
-use super::store::{Change, IdempotencyStore, Record, State, StoreError, StoreResult};
-use crate::infra::aws::{describe, Aws};
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodb::Client;
-use std::collections::HashMap;
+use super::store::{Change, IdempotencyStore, Record, State};
+use crate::infra::aws::Aws;
+use crate::infra::dynamo::{conditional, failed, n, number, s, text, Item, Table};
+use crate::infra::records::StoreResult;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
-/// The idempotency table and its client, built on first use.
+/// The idempotency table.
 pub struct Dynamo {
-    table: String,
-    aws: Arc<Aws>,
-    client: OnceCell<Client>,
+    table: Table,
 }
 
 impl Dynamo {
     pub fn new(table: String, aws: Arc<Aws>) -> Self {
         Dynamo {
-            table,
-            aws,
-            client: OnceCell::new(),
+            table: Table::new(table, aws),
         }
     }
 
-    async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async { Client::new(self.aws.config().await) })
-            .await
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.table.client().await
     }
-}
-
-/// A conditional write that found its condition false is an answer, not a failure.
-fn conditional<
-    T,
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
->(
-    operation: &'static str,
-    result: Result<T, SdkError<E, R>>,
-) -> Result<bool, StoreError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-        Err(e) => Err(failed(operation, &e)),
-    }
-}
-
-fn failed<
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
->(
-    operation: &'static str,
-    error: &SdkError<E, R>,
-) -> StoreError {
-    let reason = describe(error);
-    tracing::warn!(operation, error = %reason, cause = %crate::infra::telemetry::chain(error), "DynamoDB call failed");
-    StoreError { operation, reason }
 }
 
 impl IdempotencyStore for Dynamo {
@@ -68,7 +31,7 @@ impl IdempotencyStore for Dynamo {
                 .client()
                 .await
                 .put_item()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .item("id", s(&record.id))
                 .item("fingerprint", s(&record.fingerprint))
                 .item("owner", s(&record.owner))
@@ -95,7 +58,7 @@ impl IdempotencyStore for Dynamo {
                 .client()
                 .await
                 .get_item()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key("id", s(id))
                 .consistent_read(true)
                 .send()
@@ -116,7 +79,7 @@ impl IdempotencyStore for Dynamo {
                 .client()
                 .await
                 .update_item()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key("id", s(id))
                 .condition_expression("#o = :owner")
                 .expression_attribute_names("#o", "owner")
@@ -144,7 +107,7 @@ impl IdempotencyStore for Dynamo {
                 .client()
                 .await
                 .delete_item()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key("id", s(id))
                 .condition_expression("#o = :owner")
                 .expression_attribute_names("#o", "owner")
@@ -156,7 +119,7 @@ impl IdempotencyStore for Dynamo {
     }
 }
 
-fn read(id: &str, item: &HashMap<String, AttributeValue>) -> Record {
+fn read(id: &str, item: &Item) -> Record {
     Record {
         id: id.to_string(),
         fingerprint: text(item, "fingerprint").unwrap_or_default().to_string(),
@@ -168,20 +131,4 @@ fn read(id: &str, item: &HashMap<String, AttributeValue>) -> Record {
         answer: text(item, "answer").map(str::to_string),
         version: number(item, "v"),
     }
-}
-
-fn s(text: &str) -> AttributeValue {
-    AttributeValue::S(text.to_string())
-}
-
-fn n(number: u64) -> AttributeValue {
-    AttributeValue::N(number.to_string())
-}
-
-fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
-    item.get(name)?.as_s().ok().map(String::as_str)
-}
-
-fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
 }

@@ -1,7 +1,8 @@
 //! Idempotency records in memory, for unit tests of the pipeline's rules: it can be told to
 //! fail a given call, as DynamoDB throttling or an outage would.
 
-use super::store::{Change, IdempotencyStore, Record, State, StoreError, StoreResult};
+use super::store::{Change, IdempotencyStore, Record, State};
+use crate::infra::records::{StoreError, StoreResult};
 use std::collections::HashMap;
 use std::sync::Mutex;
 

@@ -8,6 +8,7 @@ mod dynamodb;
 mod memory;
 mod store;
 
+pub use crate::infra::records::{StoreError, StoreResult};
 pub use dynamodb::Dynamo;
 pub use memory::{Memory, Operation};
-pub use store::{Change, IdempotencyStore, Record, State, StoreError, StoreResult, VERSION};
+pub use store::{Change, IdempotencyStore, Record, State, VERSION};

@@ -1,6 +1,6 @@
 //! What an idempotency record is, and the trait every store of them implements.
 
-use futures_util::future::BoxFuture;
+use crate::infra::records::StoreResult;
 
 /// The version of the stored answer's document; a record of another version is never
 /// replayed as if it were ours.
@@ -63,16 +63,6 @@ pub struct Change {
     /// The outcome, for `State::Done`.
     pub answer: Option<(u16, String)>,
 }
-
-/// A store call that failed; nothing is known of its effect.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{operation} {reason}")]
-pub struct StoreError {
-    pub operation: &'static str,
-    pub reason: String,
-}
-
-pub type StoreResult<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
 
 /// Conditional reads and writes of idempotency records.
 pub trait IdempotencyStore: Send + Sync {

@@ -2,40 +2,29 @@
 //! may be the idempotency table). A status moves its record forward only through a
 //! conditional `UpdateItem`, so that a repeat or a late status changes nothing.
 
-use super::store::{
-    failed, record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore,
-};
-use crate::infra::aws::{describe, Aws};
-use crate::infra::idempotency::{StoreError, StoreResult};
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use super::store::{record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};
+use crate::infra::aws::Aws;
+use crate::infra::dynamo::{failed, n, number, s, Item, Table};
+use crate::infra::records::{StoreError, StoreResult};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 pub struct DynamoStatuses {
-    table: String,
-    aws: Arc<Aws>,
-    client: OnceCell<Client>,
+    table: Table,
 }
-
-type Item = HashMap<String, AttributeValue>;
 
 impl DynamoStatuses {
     pub fn new(table: String, aws: Arc<Aws>) -> Self {
         DynamoStatuses {
-            table,
-            aws,
-            client: OnceCell::new(),
+            table: Table::new(table, aws),
         }
     }
 
-    async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async { Client::new(self.aws.config().await) })
-            .await
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.table.client().await
     }
 
     async fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
@@ -43,26 +32,14 @@ impl DynamoStatuses {
             .client()
             .await
             .get_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("id", s(id))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk("GetItem", &e))?;
+            .map_err(|e| failed("GetItem", &e))?;
         Ok(output.item().cloned())
     }
-}
-
-fn sdk<
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
->(
-    operation: &'static str,
-    error: &SdkError<E, R>,
-) -> StoreError {
-    let reason = describe(error);
-    tracing::warn!(operation, error = %reason, cause = %crate::infra::telemetry::chain(error), "DynamoDB call failed");
-    failed(operation, reason)
 }
 
 impl StatusStore for DynamoStatuses {
@@ -72,7 +49,7 @@ impl StatusStore for DynamoStatuses {
                 .client()
                 .await
                 .update_item()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key("id", s(&record_id(&record.provider, &record.message_id)))
                 .expression_attribute_names("#p", "provider")
                 .expression_attribute_names("#m", "message_id")
@@ -99,7 +76,7 @@ impl StatusStore for DynamoStatuses {
                 .update_expression(set)
                 .send()
                 .await
-                .map_err(|e| sdk("UpdateItem", &e))?;
+                .map_err(|e| failed("UpdateItem", &e))?;
             Ok(())
         })
     }
@@ -116,7 +93,7 @@ impl StatusStore for DynamoStatuses {
                 .client()
                 .await
                 .update_item()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key("id", s(&id))
                 .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
                 .expression_attribute_names("#p", "provider")
@@ -199,7 +176,7 @@ impl StatusStore for DynamoStatuses {
                         client_reference: text(&item, "client_reference"),
                     })
                 }
-                Err(e) => Err(sdk("UpdateItem", &e)),
+                Err(e) => Err(failed("UpdateItem", &e)),
             }
         })
     }
@@ -214,7 +191,7 @@ impl StatusStore for DynamoStatuses {
             self.client()
                 .await
                 .update_item()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key("id", s(&record_id(provider, message_id)))
                 .update_expression("DELETE #pend :event")
                 .expression_attribute_names("#pend", "pending")
@@ -224,7 +201,7 @@ impl StatusStore for DynamoStatuses {
                 )
                 .send()
                 .await
-                .map_err(|e| sdk("UpdateItem", &e))?;
+                .map_err(|e| failed("UpdateItem", &e))?;
             Ok(())
         })
     }
@@ -269,20 +246,8 @@ impl StatusStore for DynamoStatuses {
     }
 }
 
-fn s(text: &str) -> AttributeValue {
-    AttributeValue::S(text.to_string())
-}
-
-fn n(number: u64) -> AttributeValue {
-    AttributeValue::N(number.to_string())
-}
-
 fn text(item: &Item, name: &str) -> Option<String> {
-    item.get(name)?.as_s().ok().cloned()
-}
-
-fn number(item: &Item, name: &str) -> Option<u64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
+    crate::infra::dynamo::text(item, name).map(str::to_string)
 }
 
 fn set_of(item: &Item, name: &str) -> Vec<String> {

@@ -2,7 +2,7 @@
 //! (`STATUS_TABLE=memory`; gone when the process ends).
 
 use super::store::{record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};
-use crate::infra::idempotency::{StoreError, StoreResult};
+use crate::infra::records::{StoreError, StoreResult};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 

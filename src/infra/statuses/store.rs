@@ -1,7 +1,7 @@
 //! What a status record holds, and the trait of its stores.
 
 use crate::domain::status::Stage;
-use crate::infra::idempotency::{StoreError, StoreResult};
+use crate::infra::records::{StoreError, StoreResult};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -5,8 +5,8 @@
 use super::{Context, Invocation};
 use crate::error::Code;
 use crate::infra::idempotency::{IdempotencyStore, Memory, Operation, Record, State, VERSION};
+use crate::infra::metrics::MetricsSink;
 use crate::infra::secrets::{FingerprintKey, Fixed, Secret};
-use crate::infra::telemetry::MetricsSink;
 use crate::send::outcome::Outcome;
 use crate::{App, Config};
 use serde_json::{json, Value};

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, Once, OnceLock};
 use std::time::Duration;
-use wa_dispatch::infra::telemetry::MetricsSink;
+use wa_dispatch::infra::metrics::MetricsSink;
 use wa_dispatch::{App, Config};
 use wiremock::MockServer;
 

@@ -1,0 +1,80 @@
+//! What the DynamoDB stores share (idempotency records, status records): a table and its
+//! client, built on first use from the shared SDK configuration; attribute values; and the
+//! one reading of a failed call.
+
+use super::aws::{describe, Aws};
+use super::records::StoreError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// One table and its client.
+pub struct Table {
+    pub name: String,
+    aws: Arc<Aws>,
+    client: OnceCell<Client>,
+}
+
+impl Table {
+    pub fn new(name: String, aws: Arc<Aws>) -> Self {
+        Table {
+            name,
+            aws,
+            client: OnceCell::new(),
+        }
+    }
+
+    pub async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async { Client::new(self.aws.config().await) })
+            .await
+    }
+}
+
+/// A call that failed, logged with its cause; the error says only what a caller may see.
+pub fn failed<E, R>(operation: &'static str, error: &SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let reason = describe(error);
+    tracing::warn!(operation, error = %reason, cause = %super::telemetry::chain(error), "DynamoDB call failed");
+    StoreError { operation, reason }
+}
+
+/// A conditional write: `true` when written, `false` when its condition was false.
+pub fn conditional<T, E, R>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) => Err(failed(operation, &e)),
+    }
+}
+
+pub fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_string())
+}
+
+pub fn n(number: u64) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+pub fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
