@@ -5,14 +5,15 @@
 //! beside the floor's. Times are this machine's, not Lambda's: read the ratios.
 //!
 //!     bench [--function PATH] [--floor PATH] [--arm64 PATH] [--runs N] [--sends N]
-//!           [--paced-sends N] [--only keyed]
+//!           [--paced-sends N] [--only keyed|webhooks]
 //!     bench --compare BEFORE [--function AFTER] [--rounds N] [--runs N] [--sends N]
 //!
 //! `--compare` measures two binaries of wa-dispatch alternately instead, in each of
 //! `--rounds` rounds: cold starts one of each in turn, then warm sends with both processes
 //! up, each event to one and then to the other. It prints init, the cold send, warm single
 //! sends (direct and over HTTP), SQS batches and binary size: the median and the range of
-//! the rounds' figures. `--only keyed` prints only the keyed sends' table.
+//! the rounds' figures. `--only keyed` prints only the keyed sends' table, `--only webhooks`
+//! only the webhooks' (`bench/webhooks.rs`).
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -26,11 +27,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
+mod webhooks;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The idempotency table the keyed runs name (`IDEMPOTENCY_TABLE`); its partition key is
 /// `id`, as in template.yaml.
 const TABLE: &str = "wa-dispatch-bench-idempotency";
+/// The status table the webhook runs name (`STATUS_TABLE`), and their bus.
+const STATUS_TABLE: &str = "wa-dispatch-bench-statuses";
+const STATUS_BUS: &str = "wa-dispatch-bench-status-bus";
 /// The fingerprint key the keyed runs' secret holds (`"wa-dispatch": {"fingerprint_key"}`).
 const FINGERPRINT_KEY: &str = "bench-fingerprint-key-0123456789abcdef0123456789";
 /// How much wider than `1 / rate` the function spaces a paced provider's slots
@@ -93,6 +99,9 @@ struct World {
     dynamo: Mutex<Vec<DynamoCall>>,
     /// The idempotency table's items by `id`, in DynamoDB's JSON (`{"S": ...}`, `{"N": ...}`).
     table: Mutex<HashMap<String, Map<String, Value>>>,
+    /// EventBridge's `PutEvents` calls (arrival, answer), and the entries they held.
+    bus: Mutex<Vec<(Instant, Instant)>>,
+    events_put: AtomicUsize,
     options: Options,
 }
 
@@ -123,6 +132,8 @@ impl Stand {
             provider: Mutex::default(),
             dynamo: Mutex::default(),
             table: Mutex::default(),
+            bus: Mutex::default(),
+            events_put: AtomicUsize::new(0),
             options,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -186,8 +197,8 @@ impl Stand {
     }
 
     /// The time spent outside the function inside `[from, to]`: the union of the
-    /// provider's and DynamoDB's request intervals. Forgets them, and gives back the
-    /// DynamoDB calls made meanwhile and the provider's requests.
+    /// provider's, DynamoDB's and EventBridge's request intervals. Forgets them, and gives
+    /// back the DynamoDB calls made meanwhile and the provider's requests.
     fn outside_time(&self, from: Instant, to: Instant) -> (Duration, Calls) {
         let provider: Vec<(Instant, Instant)> =
             std::mem::take(&mut *self.world.provider.lock().unwrap())
@@ -200,6 +211,11 @@ impl Stand {
             .collect();
         let mut spans = provider.clone();
         spans.extend(dynamo.iter().map(|c| (c.arrived, c.answered)));
+        spans.extend(
+            std::mem::take(&mut *self.world.bus.lock().unwrap())
+                .into_iter()
+                .filter(|(a, b)| *a >= from && *b <= to),
+        );
         spans.sort();
         let (mut total, mut end) = (Duration::ZERO, from);
         for (a, b) in spans {
@@ -283,6 +299,23 @@ async fn serve(
             "Name": "wa-dispatch/providers", "SecretString": secret, "VersionId": "v1", "CreatedDate": 1.7e9});
         return Ok(json_answer(200, answer));
     }
+    if target.as_deref() == Some("AWSEvents.PutEvents") {
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let count = request["Entries"].as_array().map_or(0, Vec::len);
+        world.events_put.fetch_add(count, Ordering::Relaxed);
+        let entries: Vec<Value> = (0..count)
+            .map(|i| json!({ "EventId": format!("bench-event-{i}") }))
+            .collect();
+        let response = Response::builder()
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amzn-requestid", "BENCH")
+            .body(Full::new(Bytes::from(
+                json!({"FailedEntryCount": 0, "Entries": entries}).to_string(),
+            )))
+            .unwrap();
+        world.bus.lock().unwrap().push((arrived, Instant::now()));
+        return Ok(response);
+    }
     if let Some(op) = target
         .as_deref()
         .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
@@ -344,7 +377,8 @@ async fn serve(
 /// PutItem, GetItem, UpdateItem (`SET` only) and DeleteItem, each with its condition
 /// (`attribute_not_exists`, `attribute_exists`, comparisons, `AND`, `OR`, `#names`), a
 /// false condition answered as DynamoDB does (400 `ConditionalCheckFailedException`).
-/// Gives the status, the document and the `state` the call wrote.
+/// Gives the status, the document and the `state` the call wrote. The status table's calls
+/// are `webhooks::status_table`'s.
 fn dynamo(world: &World, op: &str, body: &[u8]) -> (u16, Value, Option<String>) {
     fn error(kind: &str, message: &str) -> (u16, Value, Option<String>) {
         let kind = format!("com.amazonaws.dynamodb.v20120810#{kind}");
@@ -364,6 +398,9 @@ fn dynamo(world: &World, op: &str, body: &[u8]) -> (u16, Value, Option<String>) 
             None => path.to_string(),
         }
     };
+    if request["TableName"] == STATUS_TABLE {
+        return webhooks::status_table(op, &request);
+    }
     let condition = request["ConditionExpression"].as_str();
     let key_of = |item: &Value| item["id"]["S"].as_str().map(str::to_string);
     let mut table = world.table.lock().unwrap();
@@ -1272,6 +1309,10 @@ async fn main() {
         return;
     }
 
+    if args.get("only").map(String::as_str) == Some("webhooks") {
+        webhooks::table(&function, &floor, runs, sends).await;
+        return;
+    }
     if args.get("only").map(String::as_str) == Some("keyed") {
         let unkeyed = warm(&function, sends, false, false).await;
         let keyed_ours = keyed(&function, sends).await;
@@ -1369,6 +1410,7 @@ async fn main() {
     }
 
     keyed_table(&keyed_ours, &at_once, &paced, &warm_ours.single, sends);
+    webhooks::table(&function, &floor, runs, sends).await;
 
     println!();
     println!(

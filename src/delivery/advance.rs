@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use tokio::time::Instant;
 
 /// Statuses of different messages are written this many at a time.
-const CONCURRENT_WRITES: usize = 16;
+pub(super) const CONCURRENT_WRITES: usize = 16;
 
 impl StatusTracker {
     /// Moves each message forward with its statuses, in the order they came (one message's

@@ -12,6 +12,7 @@ use crate::infra::events::EventBus;
 use crate::infra::secrets::{Secret, Secrets};
 use crate::infra::statuses::{MessageStatus, SentRecord, StatusStore};
 use crate::providers::{Provider, Redact, WebhookRequest};
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
@@ -154,13 +155,19 @@ impl StatusTracker {
         received.published = put.iter().filter(|p| **p).count();
         if let Some(store) = &self.store {
             // Best effort: an event left pending is published again when its status comes back.
-            let marks = chosen
+            let marks: Vec<_> = chosen
                 .iter()
                 .zip(&put)
                 .filter(|(_, ok)| **ok)
-                .map(|((i, _), _)| store.published(name, &statuses[*i].message_id, &ids[*i]));
+                .map(|((i, _), _)| store.published(name, &statuses[*i].message_id, &ids[*i]))
+                .collect();
+            // As many at a time as the forward moves: a hundred at once would open a hundred
+            // connections (and TLS handshakes) on a cold instance.
             let _ = crate::infra::bounded(until, (), async {
-                futures_util::future::join_all(marks).await;
+                futures_util::stream::iter(marks)
+                    .buffer_unordered(super::advance::CONCURRENT_WRITES)
+                    .collect::<Vec<_>>()
+                    .await;
                 Ok(())
             })
             .await;
