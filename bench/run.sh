@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The benchmark, in one command: builds the release binary of wa-dispatch, the floor (a
-# minimal lambda_runtime function with the same SDK and HTTP clients) and the runner, then
-# prints every figure beside the floor's. See the README's Performance section.
+# The benchmark, in one command: builds the release binary of wa-dispatch, the floors
+# (minimal lambda_runtime functions with the same SDK and HTTP clients: echo, send, webhook)
+# and the runner, then prints every figure beside a floor's: cold and warm sends, keyed
+# sends, verified webhooks of 1 and 100 statuses, throughput, redaction. See
+# docs/performance.md.
 #
 #   bash bench/run.sh              # cold starts: 20 of each; warm sends: 1,000 of each kind
 #   RUNS=50 SENDS=5000 bash bench/run.sh
