@@ -66,7 +66,8 @@ const EVENT_KEYS: &[&str] = &[
     "fbtrace_id",
 ];
 
-/// The send request's own fields, as docs/api.md lists them, and each provider's block.
+/// The send request's own fields, as docs/api.md lists them (each provider's block comes
+/// from the registry).
 const REQUEST_FIELDS: &[&str] = &[
     "provider",
     "to",
@@ -78,14 +79,19 @@ const REQUEST_FIELDS: &[&str] = &[
     "client_reference",
     "idempotency_key",
     "dry_run",
-    "bitbybit",
-    "autocalls",
-    "meta",
-    "echo",
 ];
 
+/// Every provider's name: a request's `provider` and its block's key.
+fn providers() -> Vec<&'static str> {
+    wa_dispatch::providers::REGISTRY
+        .iter()
+        .map(|p| p.name())
+        .collect()
+}
+
 fn keys() -> Vec<&'static str> {
-    EVENT_KEYS.iter().chain(REQUEST_FIELDS).copied().collect()
+    let fixed = EVENT_KEYS.iter().chain(REQUEST_FIELDS).copied();
+    fixed.chain(providers()).collect()
 }
 
 fn leaf() -> impl Strategy<Value = Value> {
@@ -96,11 +102,9 @@ fn leaf() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(Value::from),
+        prop::sample::select(providers()).prop_map(Value::from),
         prop::sample::select(vec![
             "aws:sqs",
-            "bitbybit",
-            "autocalls",
-            "meta",
             "image",
             "url",
             "copy_code",
