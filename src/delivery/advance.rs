@@ -2,16 +2,13 @@
 //! (docs/statuses.md, "Order and duplicates"): one message's statuses one after another, in
 //! the order they came, different messages side by side.
 
-use super::tracker::StatusTracker;
+use super::tracker::{StatusTracker, CONCURRENT_WRITES};
 use crate::domain::status::Status;
 use crate::error::{ApiError, Code};
 use crate::infra::statuses::{Move, Moved, StatusStore};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use tokio::time::Instant;
-
-/// Statuses of different messages are written this many at a time.
-pub(super) const CONCURRENT_WRITES: usize = 16;
 
 impl StatusTracker {
     /// Moves each message forward with its statuses, in the order they came (one message's

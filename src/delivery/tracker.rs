@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// Writes of different messages (forward moves, `pending` cleared) this many at a time.
+pub(super) const CONCURRENT_WRITES: usize = 16;
+
 /// How long refused entries are retried: a provider waits for its answer (Meta asks for a
 /// median under 250 ms), and delivers the webhook again after a 503.
 const PUBLISH_PATIENCE: Duration = Duration::from_secs(2);
@@ -165,7 +168,7 @@ impl StatusTracker {
             // connections (and TLS handshakes) on a cold instance.
             let _ = crate::infra::bounded(until, (), async {
                 futures_util::stream::iter(marks)
-                    .buffer_unordered(super::advance::CONCURRENT_WRITES)
+                    .buffer_unordered(CONCURRENT_WRITES)
                     .collect::<Vec<_>>()
                     .await;
                 Ok(())
