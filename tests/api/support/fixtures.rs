@@ -49,6 +49,28 @@ pub fn all() -> Vec<Fixture> {
     REGISTRY.iter().map(|p| fixture(p.name())).collect()
 }
 
+/// The providers only the tests' build has (a deployment never does): the registry's entries
+/// under `#[cfg(any(test, feature = "test-providers"))]` in src/providers/mod.rs, each named
+/// after its file.
+pub fn test_only() -> Vec<String> {
+    let path = format!("{}/src/providers/mod.rs", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let names: Vec<String> = lines
+        .windows(2)
+        .filter(|pair| pair[0] == r#"#[cfg(any(test, feature = "test-providers"))]"#)
+        .filter_map(|pair| pair[1].strip_prefix('&')?.split("::").next())
+        .map(str::to_string)
+        .collect();
+    for name in &names {
+        assert!(
+            wa_dispatch::providers::find(name).is_some(),
+            "{name} is in the registry"
+        );
+    }
+    names
+}
+
 /// The key a provider's fixture holds (its entry's credential field).
 pub fn key_of(fixture: &Fixture) -> String {
     let provider = wa_dispatch::providers::find(fixture.name).unwrap();
