@@ -386,12 +386,37 @@ async fn with_the_table_a_send_then_its_statuses_out_of_order_and_repeated_publi
     let records = crate::support::aws::dynamodb()
         .await
         .scan()
-        .table_name(table.unwrap())
+        .table_name(table.as_deref().unwrap())
         .send()
         .await
         .unwrap();
     assert_eq!(records.items().len(), 1);
     assert_nothing_personal(&format!("{status:?} {events:?} {:?}", records.items()));
+    // Past its expiry and not yet deleted by DynamoDB's TTL (which takes up to days), the
+    // record is gone all the same.
+    let id = records.items()[0]["id"].clone();
+    crate::support::aws::dynamodb()
+        .await
+        .update_item()
+        .table_name(table.as_deref().unwrap())
+        .key("id", id)
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(
+            ":past",
+            aws_sdk_dynamodb::types::AttributeValue::N("1700000000".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let expired = t
+        .http(http_v2(
+            "GET",
+            "/v1/messages/meta/wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI3QjFBMjQ0QzdGRjA2ODNCOEUA",
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(expired.status, 404, "{:?}", expired.body);
     // Without the table every status is published, each repeat with the same event_id.
     let (open, open_queue) = app(false).await;
     for _ in 0..2 {

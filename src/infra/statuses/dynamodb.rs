@@ -215,6 +215,14 @@ impl StatusStore for DynamoStatuses {
             let Some(item) = self.item(&record_id(provider, message_id)).await? else {
                 return Ok(None);
             };
+            // DynamoDB deletes an expired item within days, not at once: until then it is
+            // gone all the same.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            if number(&item, "expires_at").is_some_and(|at| at < now) {
+                return Ok(None);
+            }
             let json = |name: &str| text(&item, name).and_then(|t| serde_json::from_str(&t).ok());
             let history = item
                 .get("history")
