@@ -301,6 +301,27 @@ async fn forty_statuses_are_forty_events_and_a_bus_that_refuses_is_503() {
         answer.body
     );
     assert_eq!(published(&queue, 40).await.len(), 40);
+    let received: Vec<Value> = t
+        .metrics
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l.get("StatusReceived").is_some())
+        .collect();
+    assert_eq!(
+        received.len(),
+        1,
+        "one line for forty `delivered`: {received:?}"
+    );
+    assert_eq!(
+        (
+            &received[0]["StatusReceived"],
+            &received[0]["status"],
+            &received[0]["provider"]
+        ),
+        (&json!(40), &json!("delivered"), &json!("meta"))
+    );
     let puts = faulty.entries_per_call("AWSEvents.PutEvents");
     assert!(
         puts.len() >= 4 && puts.iter().all(|n| *n <= 10),
