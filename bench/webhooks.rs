@@ -155,6 +155,9 @@ async fn warm_run(
     let _ = child.wait();
 }
 
+/// A row: its label, wa-dispatch's values and the floor's, a scale (ms to µs) and the unit.
+type Row<'a> = (String, &'a [f64], &'a [f64], f64, &'a str);
+
 /// Prints the webhook table: cold and warm, 1 and 100 statuses, p50 and p99, beside the
 /// floor; wa-dispatch with its status table and, doing what the floor does, with the bus
 /// alone (no `STATUS_TABLE`: every verified status published).
@@ -186,7 +189,7 @@ pub async fn table(function: &str, floor: &str, runs: usize, sends: usize) {
             _ => format!("{count} statuses"),
         };
         for (ours, with) in [(&ours, "table and bus"), (&bus, "bus alone")] {
-            let rows: [(String, &[f64], &[f64], f64, &str); 3] = [
+            let rows: [Row; 3] = [
                 (
                     format!("cold, {statuses}, {with}: start to the answer ({runs} starts)"),
                     &ours.cold,
