@@ -5,6 +5,7 @@
 use super::aws::{describe, Aws};
 use super::records::StoreError;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -33,6 +34,30 @@ impl Table {
         self.client
             .get_or_init(|| async { Client::new(self.aws.config().await) })
             .await
+    }
+
+    /// An `UpdateItem` of the item of partition key `id`, to be completed.
+    pub async fn update(&self, id: &str) -> UpdateItemFluentBuilder {
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(id))
+    }
+
+    /// The item of partition key `id`, read consistently.
+    pub async fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.name)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("GetItem", &e))?;
+        Ok(output.item().cloned())
     }
 }
 

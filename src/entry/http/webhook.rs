@@ -26,66 +26,21 @@ fn provider(call: &Call<'_>) -> Result<&'static dyn Provider, Reply> {
 
 /// Meta's verification handshake: the challenge as plain text, or 403.
 pub fn verify<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
-    Box::pin(async move {
-        let provider = match provider(call) {
-            Ok(provider) => provider,
-            Err(reply) => return reply,
-        };
-        let query = call.request.query_string_parameters();
-        let header = |name: &str| call.header(name);
-        let query_of = |name: &str| query.first(name);
-        let request = WebhookRequest {
-            header: &header,
-            query: &query_of,
-            body: &[],
-        };
-        let until = cutoff(call.invocation.deadline);
-        let answer = call.app.statuses.handshake(provider, &request, until).await;
-        let mut report = WebhookReport {
-            provider: provider.name(),
-            ..WebhookReport::default()
-        };
-        let reply = match answer {
-            Err(error) => {
-                report.outcome = error.code.as_str();
-                Reply::json(
-                    error.http_status(),
-                    error.to_document(&call.invocation.request_id),
-                )
-            }
-            Ok(Some(Ok(challenge))) => {
-                report.outcome = "verified";
-                Reply::text(200, challenge)
-            }
-            Ok(Some(Err(reason))) => {
-                tracing::warn!(
-                    provider = provider.name(),
-                    reason,
-                    "webhook verification refused"
-                );
-                report.outcome = "refused";
-                Reply::text(403, "verification refused".into())
-            }
-            Ok(None) => {
-                let error = ApiError::new(
-                    Code::MethodNotAllowed,
-                    format!(
-                        "method GET is not allowed on /v1/webhooks/{}; allowed: POST",
-                        provider.name()
-                    ),
-                );
-                let mut reply = call.rejected(error);
-                reply.headers.push(("allow", "POST".into()));
-                return reply;
-            }
-        };
-        log_webhook(&call.invocation.request_id, &report, call.started.elapsed());
-        reply
-    })
+    serve(call, Kind::Handshake)
 }
 
 /// A webhook POST: verified on its raw bytes, then its statuses published.
 pub fn receive<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
+    serve(call, Kind::Post)
+}
+
+enum Kind {
+    Handshake,
+    Post,
+}
+
+/// Either method: the provider the path names, and what its webhook reads of the request.
+fn serve<'a>(call: &'a Call<'a>, kind: Kind) -> BoxFuture<'a, Reply> {
     Box::pin(async move {
         let provider = match provider(call) {
             Ok(provider) => provider,
@@ -99,67 +54,127 @@ pub fn receive<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
             query: &query_of,
             body: call.body,
         };
-        let until = cutoff(call.invocation.deadline);
-        let (app, request_id, name) = (
-            call.app,
-            call.invocation.request_id.as_str(),
-            provider.name(),
-        );
-        let mut report = WebhookReport {
-            provider: name,
-            ..WebhookReport::default()
-        };
-        let reply = match app.statuses.receive(provider, &request, until).await {
-            Ok(received) => {
-                // One line per status word, its count the value: a POST of 100 `delivered`
-                // statuses is one line of 100.
-                let mut stages: Vec<&str> = received.stages.clone();
-                stages.sort_unstable();
-                for group in stages.chunk_by(|a, b| a == b) {
-                    app.metrics.count(
-                        request_id,
-                        "StatusReceived",
-                        &[("provider", name), ("status", group[0])],
-                        group.len() as u64,
-                    );
-                }
-                for why in &received.unreadable {
-                    tracing::warn!(provider = name, reason = %clean(why, 200), "a status that cannot be read");
-                }
-                if !received.unreadable.is_empty() {
-                    app.metrics.count(
-                        request_id,
-                        "StatusUnreadable",
-                        &[("provider", name)],
-                        received.unreadable.len() as u64,
-                    );
-                }
-                report = WebhookReport {
-                    provider: name,
-                    outcome: "ok",
-                    statuses: received.statuses,
-                    published: received.published,
-                    duplicates: received.duplicates,
-                    others: received.others,
-                    unreadable: received.unreadable.len(),
-                };
-                Reply::json(
-                    200,
-                    json!({"statuses": received.statuses, "published": received.published,
-                           "duplicates": received.duplicates, "unreadable": received.unreadable.len()}),
-                )
-            }
-            Err(error) => {
-                if error.code == Code::WebhookUnauthorized {
-                    app.metrics
-                        .count(request_id, "WebhookRejected", &[("provider", name)], 1);
-                }
-                report.outcome = error.code.as_str();
-                let document = error.to_document(request_id);
-                Reply::json(error.http_status(), document)
-            }
-        };
-        log_webhook(request_id, &report, call.started.elapsed());
-        reply
+        match kind {
+            Kind::Handshake => handshake(call, provider, &request).await,
+            Kind::Post => post(call, provider, &request).await,
+        }
     })
+}
+
+async fn handshake(
+    call: &Call<'_>,
+    provider: &'static dyn Provider,
+    request: &WebhookRequest<'_>,
+) -> Reply {
+    let until = cutoff(call.invocation.deadline);
+    let answer = call.app.statuses.handshake(provider, request, until).await;
+    let mut report = WebhookReport {
+        provider: provider.name(),
+        ..WebhookReport::default()
+    };
+    let reply = match answer {
+        Err(error) => {
+            report.outcome = error.code.as_str();
+            Reply::json(
+                error.http_status(),
+                error.to_document(&call.invocation.request_id),
+            )
+        }
+        Ok(Some(Ok(challenge))) => {
+            report.outcome = "verified";
+            Reply::text(200, challenge)
+        }
+        Ok(Some(Err(reason))) => {
+            tracing::warn!(
+                provider = provider.name(),
+                reason,
+                "webhook verification refused"
+            );
+            report.outcome = "refused";
+            Reply::text(403, "verification refused".into())
+        }
+        Ok(None) => {
+            let error = ApiError::new(
+                Code::MethodNotAllowed,
+                format!(
+                    "method GET is not allowed on /v1/webhooks/{}; allowed: POST",
+                    provider.name()
+                ),
+            );
+            let mut reply = call.rejected(error);
+            reply.headers.push(("allow", "POST".into()));
+            return reply;
+        }
+    };
+    log_webhook(&call.invocation.request_id, &report, call.started.elapsed());
+    reply
+}
+
+async fn post(
+    call: &Call<'_>,
+    provider: &'static dyn Provider,
+    request: &WebhookRequest<'_>,
+) -> Reply {
+    let until = cutoff(call.invocation.deadline);
+    let (app, request_id, name) = (
+        call.app,
+        call.invocation.request_id.as_str(),
+        provider.name(),
+    );
+    let mut report = WebhookReport {
+        provider: name,
+        ..WebhookReport::default()
+    };
+    let reply = match app.statuses.receive(provider, request, until).await {
+        Ok(received) => {
+            // One line per status word, its count the value: a POST of 100 `delivered`
+            // statuses is one line of 100.
+            let mut stages: Vec<&str> = received.stages.clone();
+            stages.sort_unstable();
+            for group in stages.chunk_by(|a, b| a == b) {
+                app.metrics.count(
+                    request_id,
+                    "StatusReceived",
+                    &[("provider", name), ("status", group[0])],
+                    group.len() as u64,
+                );
+            }
+            for why in &received.unreadable {
+                tracing::warn!(provider = name, reason = %clean(why, 200), "a status that cannot be read");
+            }
+            if !received.unreadable.is_empty() {
+                app.metrics.count(
+                    request_id,
+                    "StatusUnreadable",
+                    &[("provider", name)],
+                    received.unreadable.len() as u64,
+                );
+            }
+            report = WebhookReport {
+                provider: name,
+                outcome: "ok",
+                statuses: received.statuses,
+                published: received.published,
+                duplicates: received.duplicates,
+                others: received.others,
+                unreadable: received.unreadable.len(),
+            };
+            Reply::json(
+                200,
+                json!({"statuses": received.statuses, "published": received.published,
+                       "duplicates": received.duplicates, "unreadable": received.unreadable.len()}),
+            )
+        }
+        Err(error) => {
+            if error.code == Code::WebhookUnauthorized {
+                app.metrics
+                    .count(request_id, "WebhookRejected", &[("provider", name)], 1);
+            }
+            report.outcome = error.code.as_str();
+            let document = error.to_document(request_id);
+            Reply::json(error.http_status(), document)
+        }
+    };
+    log_webhook(request_id, &report, call.started.elapsed());
+    reply
 }

@@ -3,7 +3,7 @@
 
 use super::store::{Change, IdempotencyStore, Record, State};
 use crate::infra::aws::Aws;
-use crate::infra::dynamo::{conditional, failed, n, number, s, text, Item, Table};
+use crate::infra::dynamo::{conditional, n, number, s, text, Item, Table};
 use crate::infra::records::StoreResult;
 use std::sync::Arc;
 
@@ -18,16 +18,13 @@ impl Dynamo {
             table: Table::new(table, aws),
         }
     }
-
-    async fn client(&self) -> &aws_sdk_dynamodb::Client {
-        self.table.client().await
-    }
 }
 
 impl IdempotencyStore for Dynamo {
     fn put_new<'a>(&'a self, record: &'a Record, now: u64) -> StoreResult<'a, bool> {
         Box::pin(async move {
             let mut put = self
+                .table
                 .client()
                 .await
                 .put_item()
@@ -54,17 +51,8 @@ impl IdempotencyStore for Dynamo {
 
     fn get<'a>(&'a self, id: &'a str) -> StoreResult<'a, Option<Record>> {
         Box::pin(async move {
-            let output = self
-                .client()
-                .await
-                .get_item()
-                .table_name(&self.table.name)
-                .key("id", s(id))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| failed("GetItem", &e))?;
-            Ok(output.item().map(|item| read(id, item)))
+            let item = self.table.item(id).await?;
+            Ok(item.as_ref().map(|item| read(id, item)))
         })
     }
 
@@ -76,11 +64,9 @@ impl IdempotencyStore for Dynamo {
     ) -> StoreResult<'a, bool> {
         Box::pin(async move {
             let mut update = self
-                .client()
+                .table
+                .update(id)
                 .await
-                .update_item()
-                .table_name(&self.table.name)
-                .key("id", s(id))
                 .condition_expression("#o = :owner")
                 .expression_attribute_names("#o", "owner")
                 .expression_attribute_names("#s", "state")
@@ -104,6 +90,7 @@ impl IdempotencyStore for Dynamo {
     fn delete<'a>(&'a self, id: &'a str, owner: &'a str) -> StoreResult<'a, bool> {
         Box::pin(async move {
             let result = self
+                .table
                 .client()
                 .await
                 .delete_item()

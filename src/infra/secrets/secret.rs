@@ -75,6 +75,12 @@ impl Secret {
         }
     }
 
+    /// A webhook's credential: `field` when it is a non-empty string; anything else is no
+    /// credential (the webhook is refused, never accepted on a malformed secret).
+    pub fn credential(&self, field: &str) -> Option<&str> {
+        self.text(field).ok().flatten()
+    }
+
     fn bad(&self, field: &str, what: &str) -> ApiError {
         ApiError::new(
             Code::ConfigurationError,

@@ -5,7 +5,7 @@
 use super::store::{record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};
 use crate::infra::aws::Aws;
 use crate::infra::dynamo::{failed, n, number, s, Item, Table};
-use crate::infra::records::{StoreError, StoreResult};
+use crate::infra::records::StoreResult;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
@@ -22,35 +22,15 @@ impl DynamoStatuses {
             table: Table::new(table, aws),
         }
     }
-
-    async fn client(&self) -> &aws_sdk_dynamodb::Client {
-        self.table.client().await
-    }
-
-    async fn item(&self, id: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client()
-            .await
-            .get_item()
-            .table_name(&self.table.name)
-            .key("id", s(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| failed("GetItem", &e))?;
-        Ok(output.item().cloned())
-    }
 }
 
 impl StatusStore for DynamoStatuses {
     fn record_sent<'a>(&'a self, record: &'a SentRecord, expires_at: u64) -> StoreResult<'a, ()> {
         Box::pin(async move {
             let mut update = self
-                .client()
+                .table
+                .update(&record_id(&record.provider, &record.message_id))
                 .await
-                .update_item()
-                .table_name(&self.table.name)
-                .key("id", s(&record_id(&record.provider, &record.message_id)))
                 .expression_attribute_names("#p", "provider")
                 .expression_attribute_names("#m", "message_id")
                 .expression_attribute_names("#to", "to")
@@ -90,11 +70,9 @@ impl StatusStore for DynamoStatuses {
                 ("occurred_at".to_string(), n(status.occurred_at)),
             ]));
             let mut update = self
-                .client()
+                .table
+                .update(&id)
                 .await
-                .update_item()
-                .table_name(&self.table.name)
-                .key("id", s(&id))
                 .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
                 .expression_attribute_names("#p", "provider")
                 .expression_attribute_names("#m", "message_id")
@@ -170,7 +148,7 @@ impl StatusStore for DynamoStatuses {
                         .and_then(|a| text(a, "client_reference")),
                 }),
                 Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                    let item = self.item(&id).await?.unwrap_or_default();
+                    let item = self.table.item(&id).await?.unwrap_or_default();
                     Ok(Moved::Not {
                         pending: set_of(&item, "pending").contains(&status.event_id),
                         client_reference: text(&item, "client_reference"),
@@ -188,11 +166,9 @@ impl StatusStore for DynamoStatuses {
         event_id: &'a str,
     ) -> StoreResult<'a, ()> {
         Box::pin(async move {
-            self.client()
+            self.table
+                .update(&record_id(provider, message_id))
                 .await
-                .update_item()
-                .table_name(&self.table.name)
-                .key("id", s(&record_id(provider, message_id)))
                 .update_expression("DELETE #pend :event")
                 .expression_attribute_names("#pend", "pending")
                 .expression_attribute_values(
@@ -212,7 +188,7 @@ impl StatusStore for DynamoStatuses {
         message_id: &'a str,
     ) -> StoreResult<'a, Option<MessageStatus>> {
         Box::pin(async move {
-            let Some(item) = self.item(&record_id(provider, message_id)).await? else {
+            let Some(item) = self.table.item(&record_id(provider, message_id)).await? else {
                 return Ok(None);
             };
             // DynamoDB deletes an expired item within days, not at once: until then it is

@@ -17,9 +17,7 @@ pub(super) struct AutocallsWebhook;
 impl Webhook for AutocallsWebhook {
     fn verify(&self, request: &WebhookRequest<'_>, secret: &Secret) -> Result<(), &'static str> {
         let token = secret
-            .text("webhook_token")
-            .ok()
-            .flatten()
+            .credential("webhook_token")
             .ok_or("no autocalls.webhook_token is configured")?;
         let given = (request.query)("token").ok_or("no token in the URL")?;
         aws_lc_rs::constant_time::verify_slices_are_equal(given.as_bytes(), token.as_bytes())

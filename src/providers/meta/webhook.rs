@@ -22,9 +22,7 @@ const MAX_REFERENCE: usize = 256;
 impl Webhook for MetaWebhook {
     fn verify(&self, request: &WebhookRequest<'_>, secret: &Secret) -> Result<(), &'static str> {
         let app_secret = secret
-            .text("app_secret")
-            .ok()
-            .flatten()
+            .credential("app_secret")
             .ok_or("no meta.app_secret is configured")?;
         let header = (request.header)("x-hub-signature-256").ok_or("no X-Hub-Signature-256")?;
         let hex_digest = header
@@ -45,9 +43,7 @@ impl Webhook for MetaWebhook {
     ) -> Option<Result<String, &'static str>> {
         let answer = (|| {
             let token = secret
-                .text("verify_token")
-                .ok()
-                .flatten()
+                .credential("verify_token")
                 .ok_or("no meta.verify_token is configured")?;
             if (request.query)("hub.mode") != Some("subscribe") {
                 return Err("hub.mode is not subscribe");
