@@ -52,6 +52,23 @@ impl Stage {
         .into_iter()
         .find(|s| s.as_str() == text)
     }
+
+    /// A provider's status word, lower-cased, and the stage it names: its own `aliases`
+    /// first (Meta's `played`, autocalls' `undelivered`), then the four words every provider
+    /// shares; any other word is `Unknown`.
+    pub fn of_word(
+        word: Option<&str>,
+        aliases: &[(&str, Stage)],
+    ) -> Result<(String, Stage), &'static str> {
+        let word = word.ok_or("a status without status")?.to_lowercase();
+        let stage = aliases
+            .iter()
+            .find(|(alias, _)| *alias == word)
+            .map(|(_, stage)| *stage)
+            .or_else(|| Stage::parse(&word))
+            .unwrap_or(Stage::Unknown);
+        Ok((word, stage))
+    }
 }
 
 /// Why a status says the message failed, in a send's terms (its code table).

@@ -59,16 +59,7 @@ fn read_status(event: &Value, redact: &Redact) -> Result<Status, &'static str> {
                 .map(|n| n.to_string())
         })
         .ok_or("a status without a message id")?;
-    let word = text("status")
-        .ok_or("a status without status")?
-        .to_lowercase();
-    let stage = match word.as_str() {
-        "sent" => Stage::Sent,
-        "delivered" => Stage::Delivered,
-        "read" => Stage::Read,
-        "failed" | "undelivered" => Stage::Failed,
-        _ => Stage::Unknown,
-    };
+    let (word, stage) = Stage::of_word(text("status"), &[("undelivered", Stage::Failed)])?;
     let error = (stage == Stage::Failed).then(|| {
         let code = match event.get("error_code") {
             Some(Value::Number(n)) => Some(n.to_string()),

@@ -6,6 +6,7 @@
 use super::codes::classify;
 use crate::domain::phone::mask_number;
 use crate::domain::status::{Notifications, Stage, Status, StatusError};
+use crate::error::Code;
 use crate::infra::secrets::Secret;
 use crate::providers::answers::{MAX_CODE_CHARS, MAX_ID_CHARS, MAX_MESSAGE_CHARS};
 use crate::providers::provider::{Webhook, WebhookRequest};
@@ -103,24 +104,15 @@ fn read_status(status: &Value, redact: &Redact) -> Result<Status, &'static str> 
     let id = text("id")
         .filter(|id| !id.is_empty())
         .ok_or("a status without id")?;
-    let word = text("status")
-        .ok_or("a status without status")?
-        .to_lowercase();
-    let stage = match word.as_str() {
-        "sent" => Stage::Sent,
-        "delivered" => Stage::Delivered,
-        // The first play of a voice message: it was read.
-        "read" | "played" => Stage::Read,
-        "failed" => Stage::Failed,
-        _ => Stage::Unknown,
-    };
+    // "played": the first play of a voice message: it was read.
+    let (word, stage) = Stage::of_word(text("status"), &[("played", Stage::Read)])?;
     let error = match stage {
         Stage::Failed => status
             .get("errors")
             .and_then(|e| e.get(0))
             .map(|e| error_of(e, redact))
             .or(Some(StatusError {
-                code: "PROVIDER_REJECTED".into(),
+                code: Code::ProviderRejected.as_str().into(),
                 message: "meta reported the message as failed".into(),
                 provider_code: None,
                 retryable: false,
@@ -144,7 +136,7 @@ fn error_of(error: &Value, redact: &Redact) -> StatusError {
     let code = error.get("code").and_then(Value::as_i64);
     let (ours, retryable) = match code {
         Some(code) => classify(code, error),
-        None => (crate::error::Code::ProviderRejected, None),
+        None => (Code::ProviderRejected, None),
     };
     let said = error
         .pointer("/error_data/details")
