@@ -177,7 +177,7 @@ fn only_a_providers_own_file_and_the_registry_name_it() {
                 .to_string()
         })
         .collect();
-    for expected in ["bitbybit", "autocalls", "meta", "echo"] {
+    for expected in wa_dispatch::providers::REGISTRY.iter().map(|p| p.name()) {
         assert!(providers.iter().any(|p| p == expected), "{providers:?}");
     }
     assert!(names("let x = META_BASE_URL;", "meta") && !names("phone_metadata", "meta"));
@@ -429,4 +429,62 @@ fn no_two_types_share_a_name() {
         }
     }
     assert!(twice.is_empty(), "types of one name:\n{}", twice.join("\n"));
+}
+
+/// A provider reaches the tests through its fixture alone: every provider of the registry has
+/// its fixture file and every fixture is a provider of the registry, and no test file names a
+/// test-only provider (`echo`) in a string, so that what covers it is the registry, not a
+/// line of the harness. Adding a provider is then its file, its registry line and its
+/// fixture (and its simulator arm for local runs).
+#[test]
+fn a_provider_reaches_the_tests_through_its_fixture_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixtures: BTreeSet<String> = std::fs::read_dir(root.join("tests/api/support/providers"))
+        .unwrap()
+        .filter_map(|entry| {
+            let path = entry.unwrap().path();
+            (path.extension()? == "json")
+                .then(|| path.file_stem().unwrap().to_string_lossy().into())
+        })
+        .collect();
+    let registry: BTreeSet<String> = wa_dispatch::providers::REGISTRY
+        .iter()
+        .map(|p| p.name().to_string())
+        .collect();
+    assert_eq!(fixtures, registry, "fixture files and the registry");
+    let test_only = crate::support::fixtures::test_only();
+    assert!(
+        !test_only.is_empty(),
+        "the tests' build has a test-only provider"
+    );
+    let mut offending = vec![];
+    let mut stack = vec![root.join("tests")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap();
+                    for name in &test_only {
+                        if code.contains(&format!("\"{name}\"")) {
+                            offending.push(format!(
+                                "{}:{}: {}",
+                                path.display(),
+                                n + 1,
+                                line.trim()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "test files naming a test-only provider:\n{}",
+        offending.join("\n")
+    );
 }

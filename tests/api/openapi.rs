@@ -576,7 +576,10 @@ async fn every_example_is_what_the_handler_answers() {
     let spec = spec();
     let scenarios = scenarios();
     let test_only = crate::support::fixtures::test_only();
-    assert!(test_only.contains(&"echo".to_string()), "{test_only:?}");
+    assert!(
+        !test_only.is_empty(),
+        "the tests' build has a test-only provider"
+    );
     let mut checked = 0;
     let mut differences = vec![];
     for (path, operations) in spec["paths"].as_object().unwrap() {
