@@ -240,6 +240,24 @@ fn many_statuses(entries: usize, per_entry: usize) -> String {
 }
 
 #[tokio::test]
+async fn a_thousand_statuses_are_put_a_few_calls_at_once() {
+    let h = harness(false);
+    *h.bus.call_time.lock().unwrap() = Duration::from_millis(20);
+    let received = h.meta(&many_statuses(10, 100)).await.unwrap();
+    assert_eq!((received.statuses, received.published), (1000, 1000));
+    let calls = h.bus.calls.lock().unwrap().clone();
+    assert_eq!((calls.len(), calls.iter().max()), (100, Some(&10)));
+    assert_eq!(
+        h.bus
+            .most_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst),
+        8,
+        "calls in flight at once"
+    );
+    assert_eq!(h.events().len(), 1000);
+}
+
+#[tokio::test]
 async fn forty_statuses_are_put_ten_at_a_time_and_a_refused_entry_is_retried() {
     let h = harness(false);
     *h.bus.refuse_entries.lock().unwrap() = 1;

@@ -3,7 +3,9 @@
 
 use super::bus::EventBus;
 use crate::infra::records::{StoreError, StoreResult};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 #[derive(Default)]
 pub struct MemoryBus {
@@ -14,6 +16,11 @@ pub struct MemoryBus {
     pub refuse_calls: Mutex<usize>,
     /// The number of entries of each call, in order.
     pub calls: Mutex<Vec<usize>>,
+    /// How long each call takes (none by default).
+    pub call_time: Mutex<Duration>,
+    /// The most calls that were in flight at once.
+    pub most_in_flight: AtomicUsize,
+    in_flight: AtomicUsize,
 }
 
 impl EventBus for MemoryBus {
@@ -23,6 +30,11 @@ impl EventBus for MemoryBus {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(details.len());
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+            let call_time = *self.call_time.lock().unwrap_or_else(|p| p.into_inner());
+            tokio::time::sleep(call_time).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
             let mut calls = self.refuse_calls.lock().unwrap_or_else(|p| p.into_inner());
             if *calls > 0 {
                 *calls -= 1;
