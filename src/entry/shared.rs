@@ -76,13 +76,45 @@ pub fn with_status(outcome: &Outcome) -> Value {
 }
 
 /// One SQS record's or batch entry's send, on its own: a panic in it (a bug) is its own
-/// `INTERNAL` answer, and its siblings go on.
-pub async fn isolated(send: impl Future<Output = Outcome>, request_id: &str) -> Outcome {
+/// `INTERNAL` answer, whose log line still names who asked and the request's
+/// `client_reference` (read from its `text` only then), and its siblings go on.
+pub async fn isolated(
+    send: impl Future<Output = Outcome>,
+    request_id: &str,
+    text: &str,
+    caller: Option<&str>,
+) -> Outcome {
     match AssertUnwindSafe(send).catch_unwind().await {
         Ok(outcome) => outcome,
         Err(_) => {
             tracing::error!("a send panicked; it is answered INTERNAL and its siblings go on");
-            Outcome::error(ApiError::internal(), request_id, Report::default())
+            let report = Report::for_text(text, caller);
+            Outcome::error(ApiError::internal(), request_id, report)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicked_send_is_internal_and_its_report_names_the_caller_and_reference() {
+        let text = r#"{"to": "+1 415 555 0100", "client_reference": "order-7"}"#;
+        let outcome = isolated(
+            async { panic!("a bug") },
+            "req-1",
+            text,
+            Some("arn:aws:sqs:eu-west-1:1:q"),
+        )
+        .await;
+        assert_eq!(outcome.http_status(), 500);
+        assert_eq!(with_status(&outcome)["error"]["code"], "INTERNAL");
+        assert_eq!(outcome.report.outcome, "INTERNAL");
+        assert_eq!(
+            outcome.report.caller.as_deref(),
+            Some("arn:aws:sqs:eu-west-1:1:q")
+        );
+        assert_eq!(outcome.report.client_reference.as_deref(), Some("order-7"));
     }
 }

@@ -111,7 +111,8 @@ async fn send_record(app: &App, record: &SqsMessage, invocation: &Invocation) ->
         scope: &scope,
         caller: Some(queue),
     };
-    let outcome = isolated(app.sender.send(body, &context), &invocation.request_id).await;
+    let send = app.sender.send(body, &context);
+    let outcome = isolated(send, &invocation.request_id, body, Some(queue)).await;
     finish(
         app,
         "sqs",

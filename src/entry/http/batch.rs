@@ -46,7 +46,11 @@ pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
                 scope: &call.caller.scope,
                 caller: call.caller.name.as_deref(),
             };
-            async move { isolated(call.app.sender.send(entry.get(), &context), request_id).await }
+            let caller = context.caller;
+            async move {
+                let send = call.app.sender.send(entry.get(), &context);
+                isolated(send, request_id, entry.get(), caller).await
+            }
         });
         let outcomes = futures_util::future::join_all(sends).await;
         let results: Vec<Value> = outcomes
