@@ -117,6 +117,8 @@ struct Figures {
     /// Process start to the first webhook's answer, and that invocation alone.
     cold: Vec<f64>,
     first: Vec<f64>,
+    /// That first invocation's own time, less the stand's (as warm).
+    first_own: Vec<f64>,
     /// Warm: the invocation's own time, less the stand's (DynamoDB's and EventBridge's).
     warm: Vec<f64>,
 }
@@ -129,6 +131,7 @@ async fn cold_once(figures: &mut Figures, binary: &str, env: &[(&str, String)], 
     check_published(&stand, &timing, count);
     figures.cold.push(ms(timing.answered - started));
     figures.first.push(ms(timing.answered - timing.handed));
+    figures.first_own.push(stand.overhead(&timing).0);
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -189,7 +192,7 @@ pub async fn table(function: &str, floor: &str, runs: usize, sends: usize) {
             _ => format!("{count} statuses"),
         };
         for (ours, with) in [(&ours, "table and bus"), (&bus, "bus alone")] {
-            let rows: [Row; 3] = [
+            let rows: [Row; 4] = [
                 (
                     format!("cold, {statuses}, {with}: start to the answer ({runs} starts)"),
                     &ours.cold,
@@ -201,6 +204,13 @@ pub async fn table(function: &str, floor: &str, runs: usize, sends: usize) {
                     format!("cold, {statuses}, {with}: the first invocation alone"),
                     &ours.first,
                     &base.first,
+                    1.0,
+                    "ms",
+                ),
+                (
+                    format!("cold, {statuses}, {with}: the first invocation's own time, less the stand's"),
+                    &ours.first_own,
+                    &base.first_own,
                     1.0,
                     "ms",
                 ),
