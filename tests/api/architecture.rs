@@ -35,7 +35,12 @@ fn sources() -> Vec<(String, String)> {
 
 /// Every source file under `src/` as it is, comments included: (path, text).
 fn texts() -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    texts_under("src")
+}
+
+/// Every `.rs` file under the crate's folder `folder`, as it is: (path relative to it, text).
+fn texts_under(folder: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut out = vec![];
     let mut stack = vec![root.clone()];
     while let Some(dir) = stack.pop() {
@@ -458,27 +463,14 @@ fn a_provider_reaches_the_tests_through_its_fixture_alone() {
         "the tests' build has a test-only provider"
     );
     let mut offending = vec![];
-    let mut stack = vec![root.join("tests")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for (n, line) in text.lines().enumerate() {
-                    let code = line.split("//").next().unwrap();
-                    for name in &test_only {
-                        if code.contains(&format!("\"{name}\"")) {
-                            offending.push(format!(
-                                "{}:{}: {}",
-                                path.display(),
-                                n + 1,
-                                line.trim()
-                            ));
-                        }
-                    }
-                }
+    for (path, text) in texts_under("tests") {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            if test_only
+                .iter()
+                .any(|name| code.contains(&format!("\"{name}\"")))
+            {
+                offending.push(format!("tests/{path}:{}: {}", n + 1, line.trim()));
             }
         }
     }
