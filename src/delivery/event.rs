@@ -15,7 +15,7 @@ pub(super) fn event_id(provider: &str, status: &Status) -> String {
         .chain_update([0])
         .chain_update(status.provider_status.as_bytes())
         .finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..16])
 }
 
 /// An epoch time as ISO 8601 in whole seconds (`2026-11-30T10:04:05Z`).

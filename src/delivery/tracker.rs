@@ -8,13 +8,14 @@ use super::event::{detail, event_id};
 use super::publish::publish;
 use crate::domain::status::Notifications;
 use crate::error::{ApiError, Code};
+use crate::infra::epoch_ms;
 use crate::infra::events::EventBus;
 use crate::infra::secrets::{Secret, Secrets};
 use crate::infra::statuses::{MessageStatus, SentRecord, StatusStore};
 use crate::providers::{Provider, Redact, WebhookRequest};
 use futures_util::StreamExt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// Writes of different messages (forward moves, `pending` cleared) this many at a time.
@@ -62,13 +63,8 @@ impl StatusTracker {
     /// The provider's secret, which holds its webhook's proof; without it nothing can be
     /// verified (401), and an unreachable Secrets Manager is a 503 the provider retries.
     async fn secret(&self, provider: &dyn Provider, until: Instant) -> Result<Secret, ApiError> {
-        let late = ApiError::new(
-            Code::SecretUnavailable,
-            "Secrets Manager did not answer in time",
-        );
-        let read = crate::infra::bounded(
+        let read = crate::infra::secrets::in_time(
             until,
-            late,
             self.secrets.secret(provider.name(), provider.key_field()),
         )
         .await;
@@ -243,11 +239,4 @@ fn refused(provider: &dyn Provider, reason: &'static str) -> ApiError {
         "the webhook does not carry the provider's valid proof",
     )
     .with_provider(provider.name())
-}
-
-fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
 }

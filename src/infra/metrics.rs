@@ -6,7 +6,6 @@ use super::telemetry::{clean, Report};
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where EMF lines go: standard output in Lambda, a buffer in tests.
 #[derive(Clone, Default)]
@@ -33,10 +32,7 @@ impl MetricsSink {
     /// One count of `metric` by `dimensions` (a webhook's `StatusReceived`, `WebhookRejected`,
     /// `StatusUnreadable`), with the request's id as a property.
     pub fn count(&self, request_id: &str, metric: &str, dimensions: &[(&str, &str)], value: u64) {
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
+        let timestamp = super::epoch_ms();
         let names: Vec<&str> = dimensions.iter().map(|(name, _)| *name).collect();
         let mut line = json!({ "request_id": clean(request_id, 128) });
         for (name, value) in dimensions {
@@ -57,10 +53,7 @@ impl MetricsSink {
         let Some(provider) = report.provider.as_deref().filter(|_| !report.unmetered) else {
             return;
         };
-        let timestamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
+        let timestamp = super::epoch_ms();
         let mut metrics = vec![];
         // Every metric by `provider` (so that its series holds failed sends too), and a
         // failure also by `provider` and `code`.

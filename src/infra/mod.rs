@@ -12,7 +12,24 @@ pub mod statuses;
 pub mod telemetry;
 
 use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
+
+/// Whole seconds since the Unix epoch, as records, leases and DynamoDB's TTL count time.
+pub fn epoch_secs() -> u64 {
+    since_epoch().as_secs()
+}
+
+/// Milliseconds since the Unix epoch, as metric timestamps and a status's `received_at`.
+pub fn epoch_ms() -> u64 {
+    since_epoch().as_millis() as u64
+}
+
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
 
 /// Runs `work` until `until`; past it, answers `late` (a call that did not answer in time),
 /// whatever the call's own timeouts would have done.

@@ -6,10 +6,11 @@
 //! stored one would; only a stale `claimed` frees its key.
 
 use super::deadline::{cutoff, Budget};
-use super::lease::{epoch_now, lease_until};
+use super::lease::lease_until;
 use super::outcome::{unknown, unreadable, EarlierAnswer};
 use super::settlement::Decision;
 use crate::error::{ApiError, Code};
+use crate::infra::epoch_secs;
 use crate::infra::idempotency::{Change, IdempotencyStore, Record, State, StoreError, VERSION};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -39,11 +40,7 @@ pub fn record_id(scope: &str, key: &str) -> String {
         .chain_update([0])
         .chain_update(key.as_bytes())
         .finalize();
-    hex(&digest)
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 pub(super) struct KeyGuard<'a> {
@@ -82,7 +79,7 @@ impl<'a> KeyGuard<'a> {
             // A record may vanish between the failed put and the read (its key freed after a
             // certain refusal): then the put is worth one more try.
             for _ in 0..2 {
-                let now = epoch_now();
+                let now = epoch_secs();
                 let owner = format!("{:016x}", fastrand::u64(..));
                 *attempted.lock().unwrap_or_else(|p| p.into_inner()) = Some(owner.clone());
                 let record = Record {
@@ -163,7 +160,7 @@ impl<'a> KeyGuard<'a> {
         if ticket.state != State::Claimed {
             return Ok(());
         }
-        let now = epoch_now();
+        let now = epoch_secs();
         let change = Change {
             state: State::Sending,
             lease_until: lease_until(now, budget.deadline),
@@ -199,7 +196,7 @@ impl<'a> KeyGuard<'a> {
     ) {
         let change = match decision {
             Decision::Store { ttl } => {
-                let now = epoch_now();
+                let now = epoch_secs();
                 Some(Change {
                     state: State::Done,
                     lease_until: now,

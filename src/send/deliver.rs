@@ -223,16 +223,12 @@ impl Sender {
         self.within_deadline(deadline, work).await
     }
 
-    /// Secrets Manager has its own short timeouts; this also keeps a near deadline.
+    /// A read of the secrets, within the invocation's time.
     pub(super) async fn within_deadline<T>(
         &self,
         deadline: Instant,
         work: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
-        let late = ApiError::new(
-            Code::SecretUnavailable,
-            "Secrets Manager did not answer in time",
-        );
-        crate::infra::bounded(super::deadline::cutoff(deadline), late, work).await
+        crate::infra::secrets::in_time(super::deadline::cutoff(deadline), work).await
     }
 }

@@ -2,7 +2,7 @@
 //! invocation, whatever the clocks' fractions, so that a record is never taken from a live
 //! invocation.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// Kept past the invocation's deadline on a live record, for clock differences between the
@@ -18,13 +18,6 @@ pub(super) fn lease_until(now: u64, deadline: Instant) -> u64 {
 
 pub(super) fn lease_after(now: Duration, left: Duration) -> u64 {
     (now + left + LEASE_MARGIN).as_secs() + 1
-}
-
-pub(super) fn epoch_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 #[cfg(test)]

@@ -129,7 +129,7 @@ impl Sender {
                 to: request.to().masked(),
                 client_reference: sent.client_reference.clone(),
                 request_id: invocation.request_id.clone(),
-                sent_at: lease::epoch_now(),
+                sent_at: crate::infra::epoch_secs(),
             };
             Box::pin(
                 self.statuses

@@ -156,7 +156,7 @@ impl SendRequest {
         let sent = serde_json::json!([self.provider.name(), self.message.fingerprint()]);
         let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key.expose());
         let tag = aws_lc_rs::hmac::sign(&key, sent.to_string().as_bytes());
-        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(tag)
     }
 }
 

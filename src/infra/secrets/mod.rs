@@ -10,6 +10,8 @@ mod source;
 mod store;
 
 pub use fixed::Fixed;
-pub use secret::{ApiKey, FingerprintKey, Secret, SecretRef, Secrets, MIN_FINGERPRINT_KEY_CHARS};
+pub use secret::{
+    in_time, ApiKey, FingerprintKey, Secret, SecretRef, Secrets, MIN_FINGERPRINT_KEY_CHARS,
+};
 pub use source::Source;
 pub use store::SecretStore;

@@ -148,6 +148,19 @@ impl fmt::Debug for FingerprintKey {
     }
 }
 
+/// `work`, a read of the secrets, given up at `until` as `SECRET_UNAVAILABLE`: Secrets
+/// Manager has its own short timeouts, and this also keeps a near deadline.
+pub async fn in_time<T>(
+    until: tokio::time::Instant,
+    work: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let late = ApiError::new(
+        Code::SecretUnavailable,
+        "Secrets Manager did not answer in time",
+    );
+    crate::infra::bounded(until, late, work).await
+}
+
 /// Where the send pipeline reads its secrets: a seam, so that the pipeline's rules are
 /// unit-tested without Secrets Manager.
 pub trait Secrets: Send + Sync {

@@ -193,9 +193,7 @@ impl StatusStore for DynamoStatuses {
             };
             // DynamoDB deletes an expired item within days, not at once: until then it is
             // gone all the same.
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = crate::infra::epoch_secs();
             if number(&item, "expires_at").is_some_and(|at| at < now) {
                 return Ok(None);
             }

@@ -14,7 +14,7 @@ async fn an_outcome_whose_write_fails_is_never_taken_as_nothing_sent() {
     let mut record = h.record("k");
     assert_eq!(record.state, Some(State::Sending));
     // The invocation is long over (its lease has passed): a redelivery a day later.
-    record.lease_until = epoch_now() - 86_400;
+    record.lease_until = epoch_secs() - 86_400;
     h.store.insert(record);
     let again = h.send("k").await;
     assert_eq!(code(&again), Some(Code::DeliveryUnknown));
@@ -42,8 +42,8 @@ async fn a_function_that_died_while_sending_leaves_delivery_unknown() {
         fingerprint: parsed.fingerprint(&key),
         owner: "dead".into(),
         state: Some(State::Sending),
-        lease_until: epoch_now() - 1,
-        expires_at: epoch_now() + 1_814_000,
+        lease_until: epoch_secs() - 1,
+        expires_at: epoch_secs() + 1_814_000,
         http_status: None,
         answer: None,
         version: Some(VERSION),
@@ -90,7 +90,7 @@ async fn a_live_record_an_earlier_version_wrote_under_the_bare_key_is_a_conflict
         owner: String::new(),
         state: None,
         lease_until: 0,
-        expires_at: epoch_now() + 3600,
+        expires_at: epoch_secs() + 3600,
         http_status: None,
         answer: None,
         version: None,

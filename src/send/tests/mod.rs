@@ -4,6 +4,7 @@
 
 use super::{Context, Invocation};
 use crate::error::Code;
+use crate::infra::epoch_secs;
 use crate::infra::idempotency::{IdempotencyStore, Memory, Operation, Record, State, VERSION};
 use crate::infra::metrics::MetricsSink;
 use crate::infra::secrets::{FingerprintKey, Fixed, Secret};
@@ -11,7 +12,7 @@ use crate::send::outcome::Outcome;
 use crate::{App, Config};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -125,13 +126,6 @@ fn code(outcome: &Outcome) -> Option<Code> {
     outcome.result.as_ref().err().map(|e| e.code)
 }
 
-fn epoch_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 #[tokio::test]
 async fn a_success_is_stored_and_replayed_and_sent_once() {
     let h = harness().await;
@@ -175,7 +169,7 @@ async fn a_maybe_sent_failure_is_delivery_unknown_kept_21_days_and_never_sent_ag
         0,
         "after the reset, nothing more reached the provider"
     );
-    let left = h.record("k").expires_at - epoch_now();
+    let left = h.record("k").expires_at - epoch_secs();
     assert!((1_814_390..=1_814_400).contains(&left), "{left}");
 }
 
@@ -204,10 +198,10 @@ async fn only_a_stale_claimed_record_frees_its_key() {
         fingerprint: "whatever".into(),
         owner: "dead".into(),
         state: Some(state),
-        lease_until: epoch_now() - 10,
+        lease_until: epoch_secs() - 10,
         expires_at: match state {
-            State::Claimed => epoch_now() - 10,
-            _ => epoch_now() + 1_000_000,
+            State::Claimed => epoch_secs() - 10,
+            _ => epoch_secs() + 1_000_000,
         },
         http_status: None,
         answer: None,
@@ -234,7 +228,7 @@ async fn a_live_record_is_in_flight_and_another_request_under_the_key_is_a_confl
     assert_eq!(code(&conflict), Some(Code::IdempotencyConflict));
     let mut record = h.store.record(&id).unwrap();
     record.state = Some(State::Sending);
-    record.lease_until = epoch_now() + 30;
+    record.lease_until = epoch_secs() + 30;
     h.store.insert(record);
     assert_eq!(code(&h.send("k").await), Some(Code::IdempotencyConflict));
     assert_eq!(h.sent().await, 1);
