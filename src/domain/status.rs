@@ -108,6 +108,16 @@ pub struct Notifications {
     pub unreadable: Vec<String>,
 }
 
+impl Notifications {
+    /// A status as its provider read it: kept, or counted unreadable with why.
+    pub fn add(&mut self, read: Result<Status, &'static str>) {
+        match read {
+            Ok(status) => self.statuses.push(status),
+            Err(why) => self.unreadable.push(why.into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

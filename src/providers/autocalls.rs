@@ -221,10 +221,6 @@ impl Message for AutocallsMessage {
     }
 
     /// autocalls limits each user, that is each API key.
-    fn pace_key(&self, secret: &Secret) -> Option<String> {
-        Some(secret.key().expose().to_string())
-    }
-
     fn fingerprint(&self) -> Value {
         serde_json::to_value(self).unwrap_or_default()
     }

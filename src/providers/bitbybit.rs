@@ -122,10 +122,6 @@ impl Message for BitbybitMessage {
     }
 
     /// bitbybit documents no rate; `BITBYBIT_MAX_RPS`, when set, paces each API key.
-    fn pace_key(&self, secret: &Secret) -> Option<String> {
-        Some(secret.key().expose().to_string())
-    }
-
     fn fingerprint(&self) -> Value {
         serde_json::to_value(self).unwrap_or_default()
     }

@@ -106,10 +106,6 @@ impl Message for EchoMessage {
         })
     }
 
-    fn pace_key(&self, secret: &Secret) -> Option<String> {
-        Some(secret.key().expose().to_string())
-    }
-
     fn fingerprint(&self) -> Value {
         serde_json::to_value(self).unwrap_or_default()
     }

@@ -88,9 +88,10 @@ pub trait Message: Send + Sync {
         secret: Option<&Secret>,
         settings: &Settings,
     ) -> Result<ProviderRequest, ApiError>;
-    /// What the provider limits its rate by (an API key, a sending number), when it does.
-    fn pace_key(&self, _secret: &Secret) -> Option<String> {
-        None
+    /// What the provider limits its rate by, when it is paced: its API key, unless a
+    /// provider limits something else (Meta: each sending number).
+    fn pace_key(&self, secret: &Secret) -> Option<String> {
+        Some(secret.key().expose().to_string())
     }
     /// Everything that changes what is sent, for the idempotency fingerprint: derived with
     /// serde from the message's own fields, so that no field can be left out.

@@ -6,7 +6,6 @@ use crate::error::ApiError;
 use reqwest::Url;
 use serde_json::Value;
 
-/// `provider`'s message for a send request given as JSON (its common parts valid).
 /// `provider`'s message for a send request given as JSON, read by the production parser
 /// (`body` names its provider).
 pub fn parse(provider: &dyn Provider, body: &Value) -> Result<Box<dyn Message>, ApiError> {

@@ -253,14 +253,13 @@ fn timeout(provider: &'static str) -> ApiError {
 /// nothing; a reset or a timeout after connecting may have come after the request was
 /// written (hyper itself retries a pooled connection that closed before it wrote).
 fn transport_error(provider: &'static str, error: &reqwest::Error) -> ApiError {
-    let name = provider;
     if error.is_connect() {
         tracing::warn!(provider, cause = %crate::infra::telemetry::chain(error), "connection failed");
         return ApiError::new(
             Code::ProviderUnavailable,
-            format!("{name} could not be reached; nothing was sent"),
+            format!("{provider} could not be reached; nothing was sent"),
         )
-        .with_provider(name);
+        .with_provider(provider);
     }
     tracing::warn!(provider, cause = %crate::infra::telemetry::chain(error), "the exchange failed");
     if error.is_timeout() {
@@ -268,8 +267,8 @@ fn transport_error(provider: &'static str, error: &reqwest::Error) -> ApiError {
     }
     ApiError::new(
         Code::ProviderUnavailable,
-        format!("{name} closed the connection or sent an unreadable answer"),
+        format!("{provider} closed the connection or sent an unreadable answer"),
     )
-    .with_provider(name)
+    .with_provider(provider)
     .maybe_sent()
 }

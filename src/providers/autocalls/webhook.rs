@@ -28,10 +28,7 @@ impl Webhook for AutocallsWebhook {
         let mut found = Notifications::default();
         match serde_json::from_slice::<Value>(body) {
             Ok(event) if event.get("event").and_then(Value::as_str) == Some("message_status") => {
-                match read_status(&event, redact) {
-                    Ok(status) => found.statuses.push(status),
-                    Err(why) => found.unreadable.push(why.into()),
-                }
+                found.add(read_status(&event, redact));
             }
             Ok(event) if event.get("event").is_some() => found.others += 1,
             _ => found.unreadable.push("not an autocalls event".into()),

@@ -84,10 +84,7 @@ impl Webhook for MetaWebhook {
             match statuses {
                 Some(statuses) => {
                     for status in statuses {
-                        match read_status(status, redact) {
-                            Ok(status) => found.statuses.push(status),
-                            Err(why) => found.unreadable.push(why.into()),
-                        }
+                        found.add(read_status(status, redact));
                     }
                 }
                 // An incoming message, a template's status, any other field: no status.
@@ -107,16 +104,11 @@ fn read_status(status: &Value, redact: &Redact) -> Result<Status, &'static str> 
     // "played": the first play of a voice message: it was read.
     let (word, stage) = Stage::of_word(text("status"), &[("played", Stage::Read)])?;
     let error = match stage {
-        Stage::Failed => status
-            .get("errors")
-            .and_then(|e| e.get(0))
-            .map(|e| error_of(e, redact))
-            .or(Some(StatusError {
-                code: Code::ProviderRejected.as_str().into(),
-                message: "meta reported the message as failed".into(),
-                provider_code: None,
-                retryable: false,
-            })),
+        // Without `errors[0]`, a failure of no known code.
+        Stage::Failed => Some(error_of(
+            status.pointer("/errors/0").unwrap_or(&Value::Null),
+            redact,
+        )),
         _ => None,
     };
     Ok(Status {
