@@ -3,6 +3,7 @@
 //! it failed.
 
 use crate::domain::status::Status;
+use crate::infra::iso8601;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -18,17 +19,9 @@ pub(super) fn event_id(provider: &str, status: &Status) -> String {
     hex::encode(&digest[..16])
 }
 
-/// An epoch time as ISO 8601 in whole seconds (`2026-11-30T10:04:05Z`).
-pub(super) fn iso(epoch_ms: u64) -> String {
-    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
-    DateTime::from_secs((epoch_ms / 1000) as i64)
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default()
-}
-
 /// An epoch time as ISO 8601 with its milliseconds (`2026-11-30T10:04:06.120Z`).
 pub(super) fn iso_ms(epoch_ms: u64) -> String {
-    let seconds = iso(epoch_ms);
+    let seconds = iso8601(epoch_ms / 1000);
     format!("{}.{:03}Z", seconds.trim_end_matches('Z'), epoch_ms % 1000)
 }
 
@@ -40,16 +33,14 @@ pub(super) fn detail(
     received_at_ms: u64,
     client_reference: Option<&str>,
 ) -> Value {
-    let occurred_ms = status
-        .occurred_at
-        .map_or(received_at_ms, |s| s.saturating_mul(1000));
+    let occurred = status.occurred_at.unwrap_or(received_at_ms / 1000);
     json!({
         "event_id": event_id,
         "provider": provider,
         "message_id": status.message_id,
         "status": status.stage.as_str(),
         "provider_status": status.provider_status,
-        "occurred_at": iso(occurred_ms),
+        "occurred_at": iso8601(occurred),
         "received_at": iso_ms(received_at_ms),
         "to": status.to,
         "client_reference": client_reference.or(status.client_reference.as_deref()),

@@ -20,7 +20,7 @@ use lambda_http::lambda_runtime::{Context, LambdaEvent, Service};
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_http::{Adapter, Body, Request, RequestExt, Response};
 use serde_json::Value;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// Answers one request `lambda_http` made of an event: an HTTP route, or the pass-through
 /// `/events` of any other event.
@@ -53,11 +53,7 @@ pub async fn invoke(
         })?;
     let mut context = Context::default();
     context.request_id = request_id.to_string();
-    context.deadline = (SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        + time_left)
-        .as_millis() as u64;
+    context.deadline = crate::infra::epoch_ms() + time_left.as_millis() as u64;
     let service = lambda_http::service_fn(|request| handle(request, app));
     let mut guarded = Guard::new(Adapter::from(service));
     let response = guarded.call(LambdaEvent::new(payload, context)).await?;

@@ -12,10 +12,13 @@ const CONNECT: Duration = Duration::from_millis(1000);
 const ATTEMPT: Duration = Duration::from_millis(1200);
 const OPERATION: Duration = Duration::from_millis(2500);
 
-/// The SDK configuration, loaded once for every client of the instance.
+/// The SDK configuration, loaded once for every client of the instance, and the one
+/// DynamoDB client both tables share (the idempotency records and the statuses: one
+/// connection pool, one TLS handshake on a cold instance, not one per table).
 pub struct Aws {
     endpoint_url: Option<String>,
     config: OnceCell<aws_config::SdkConfig>,
+    dynamodb: OnceCell<aws_sdk_dynamodb::Client>,
 }
 
 impl Aws {
@@ -25,7 +28,15 @@ impl Aws {
         Aws {
             endpoint_url,
             config: OnceCell::new(),
+            dynamodb: OnceCell::new(),
         }
+    }
+
+    /// The DynamoDB client, built on first use.
+    pub async fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        self.dynamodb
+            .get_or_init(|| async { aws_sdk_dynamodb::Client::new(self.config().await) })
+            .await
     }
 
     /// The SDK's own environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...) with our timeouts;

@@ -1,5 +1,5 @@
-//! What the DynamoDB stores share (idempotency records, status records): a table and its
-//! client, built on first use from the shared SDK configuration; attribute values; and the
+//! What the DynamoDB stores share (idempotency records, status records): a table on the
+//! instance's one client (`Aws::dynamodb`, built on first use); attribute values; and the
 //! one reading of a failed call.
 
 use super::aws::{describe, Aws};
@@ -10,30 +10,22 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// One table and its client.
+/// One table, on the instance's DynamoDB client.
 pub struct Table {
     pub name: String,
     aws: Arc<Aws>,
-    client: OnceCell<Client>,
 }
 
 impl Table {
     pub fn new(name: String, aws: Arc<Aws>) -> Self {
-        Table {
-            name,
-            aws,
-            client: OnceCell::new(),
-        }
+        Table { name, aws }
     }
 
     pub async fn client(&self) -> &Client {
-        self.client
-            .get_or_init(|| async { Client::new(self.aws.config().await) })
-            .await
+        self.aws.dynamodb().await
     }
 
     /// An `UpdateItem` of the item of partition key `id`, to be completed.
@@ -81,9 +73,21 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    written(operation, result).map(|output| output.is_some())
+}
+
+/// A conditional write's output when written, `None` when its condition was false.
+pub fn written<T, E, R>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
     match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Ok(output) => Ok(Some(output)),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
         Err(e) => Err(failed(operation, &e)),
     }
 }

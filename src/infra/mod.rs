@@ -25,6 +25,14 @@ pub fn epoch_ms() -> u64 {
     since_epoch().as_millis() as u64
 }
 
+/// An epoch time as ISO 8601 in whole seconds (`2026-11-30T10:04:05Z`).
+pub fn iso8601(epoch_seconds: u64) -> String {
+    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+    DateTime::from_secs(epoch_seconds as i64)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
 fn since_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

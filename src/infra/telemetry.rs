@@ -44,10 +44,14 @@ impl Report {
         }
         let reference = serde_json::from_str::<Reference>(text)
             .ok()
-            .and_then(|r| r.client_reference)
-            .map(|r| clean(&r, 256));
+            .and_then(|r| r.client_reference);
+        Report::of(reference.as_deref(), caller)
+    }
+
+    /// The report of a request whose `client_reference` is known, and who asked.
+    pub fn of(client_reference: Option<&str>, caller: Option<&str>) -> Report {
         Report {
-            client_reference: reference,
+            client_reference: client_reference.map(|r| clean(r, 256)),
             caller: caller.map(|c| clean(c, 256)),
             ..Report::default()
         }

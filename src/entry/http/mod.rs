@@ -25,7 +25,7 @@ use crate::send::Invocation;
 use caller::Caller;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use reply::{header, rejected, Call, Reply};
+use reply::{header, not_allowed, rejected, Call, Reply};
 use routes::{Route, KIB, MIB, ROUTES};
 use std::time::Instant;
 use tracing::Instrument;
@@ -76,18 +76,8 @@ async fn respond(
         return rejected(app, request_id, name, error, started);
     };
     let Some(handler) = route.handler(method) else {
-        let error = ApiError::new(
-            Code::MethodNotAllowed,
-            format!(
-                "method {} is not allowed on {}; allowed: {}",
-                clean(method, 16),
-                route.path,
-                route.allow()
-            ),
-        );
-        let mut reply = rejected(app, request_id, name, error, started);
-        reply.headers.push(("allow", route.allow()));
-        return reply;
+        let error = not_allowed(method, route.path, &route.allow());
+        return rejected(app, request_id, name, error, started).allowing(route.allow());
     };
     let body = match checked_body(request, route) {
         Ok(body) => body,

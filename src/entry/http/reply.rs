@@ -5,7 +5,7 @@ use super::caller::Caller;
 use crate::app::App;
 use crate::entry::shared::finish;
 use crate::error::{ApiError, Code};
-use crate::infra::telemetry::Report;
+use crate::infra::telemetry::{clean, Report};
 use crate::send::outcome::Outcome;
 use crate::send::Invocation;
 use lambda_http::http::{HeaderName, HeaderValue};
@@ -60,6 +60,14 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: ReplyBody,
+}
+
+impl Reply {
+    /// With the `Allow` header of a 405.
+    pub fn allowing(mut self, allow: String) -> Reply {
+        self.headers.push(("allow", allow));
+        self
+    }
 }
 
 pub enum ReplyBody {
@@ -119,6 +127,18 @@ impl Reply {
         }
         response
     }
+}
+
+/// 405: `method` is not one of `allow` on `path` (the route table's, or a webhook's GET for a
+/// provider without a handshake); its reply carries `Allow` (`Reply::allowing`).
+pub fn not_allowed(method: &str, path: &str, allow: &str) -> ApiError {
+    ApiError::new(
+        Code::MethodNotAllowed,
+        format!(
+            "method {} is not allowed on {path}; allowed: {allow}",
+            clean(method, 16)
+        ),
+    )
 }
 
 /// A request refused before any send: answered and logged like any other.

@@ -1,7 +1,8 @@
 //! The routes (docs/api.md, "Routes"): a route is one line here and one handler file. Its
 //! path may hold `{parameters}` (one segment each); its methods each have a handler; its
 //! body limit is checked before anything is read. 404, 405 with `Allow`, 413 and 415 come
-//! from this table, never from a handler.
+//! from this table, never from a handler; the one exception is a webhook's `GET` for a
+//! provider without a handshake, a 405 in the same words (`reply::not_allowed`).
 
 use super::reply::{Call, Reply};
 use super::{batch, health, send, status, webhook};

@@ -3,17 +3,11 @@
 
 use super::reply::{Call, Reply};
 use crate::error::{ApiError, Code};
+use crate::infra::iso8601;
 use crate::infra::telemetry::{clean, log_request, Report};
 use crate::send::deadline::cutoff;
 use futures_util::future::BoxFuture;
 use serde_json::json;
-
-fn iso(epoch_seconds: u64) -> String {
-    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
-    DateTime::from_secs(epoch_seconds as i64)
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_default()
-}
 
 pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
     Box::pin(async move {
@@ -54,7 +48,7 @@ pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
         let history: Vec<_> = record
             .history
             .iter()
-            .map(|h| json!({"status": h.status, "provider_status": h.provider_status, "occurred_at": iso(h.occurred_at)}))
+            .map(|h| json!({"status": h.status, "provider_status": h.provider_status, "occurred_at": iso8601(h.occurred_at)}))
             .collect();
         Reply::json(
             200,
@@ -64,7 +58,7 @@ pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
                 "to": record.to,
                 "client_reference": record.client_reference,
                 "request_id": record.request_id,
-                "sent_at": record.sent_at.map(iso),
+                "sent_at": record.sent_at.map(iso8601),
                 "status": record.status,
                 "error": record.error,
                 "pricing": record.pricing,

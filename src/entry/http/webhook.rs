@@ -2,7 +2,7 @@
 //! IAM or JWT, the provider's own proof checked instead. 404 for a provider whose webhook we
 //! cannot verify, or without `STATUS_EVENT_BUS`.
 
-use super::reply::{Call, Reply};
+use super::reply::{not_allowed, Call, Reply};
 use crate::error::{ApiError, Code};
 use crate::infra::telemetry::{clean, log_webhook, WebhookReport};
 use crate::providers::{self, Provider, WebhookRequest};
@@ -94,16 +94,9 @@ async fn handshake(
             Reply::text(403, "verification refused".into())
         }
         Ok(None) => {
-            let error = ApiError::new(
-                Code::MethodNotAllowed,
-                format!(
-                    "method GET is not allowed on /v1/webhooks/{}; allowed: POST",
-                    provider.name()
-                ),
-            );
-            let mut reply = call.rejected(error);
-            reply.headers.push(("allow", "POST".into()));
-            return reply;
+            let path = format!("/v1/webhooks/{}", provider.name());
+            let error = not_allowed("GET", &path, "POST");
+            return call.rejected(error).allowing("POST".into());
         }
     };
     log_webhook(&call.invocation.request_id, &report, call.started.elapsed());

@@ -4,9 +4,8 @@
 
 use super::store::{record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};
 use crate::infra::aws::Aws;
-use crate::infra::dynamo::{failed, n, number, s, Item, Table};
+use crate::infra::dynamo::{failed, n, number, s, written, Item, Table};
 use crate::infra::records::StoreResult;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -141,20 +140,19 @@ impl StatusStore for DynamoStatuses {
                 .condition_expression(condition)
                 .send()
                 .await;
-            match result {
-                Ok(output) => Ok(Moved::Forward {
+            match written("UpdateItem", result)? {
+                Some(output) => Ok(Moved::Forward {
                     client_reference: output
                         .attributes()
                         .and_then(|a| text(a, "client_reference")),
                 }),
-                Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                None => {
                     let item = self.table.item(&id).await?.unwrap_or_default();
                     Ok(Moved::Not {
                         pending: set_of(&item, "pending").contains(&status.event_id),
                         client_reference: text(&item, "client_reference"),
                     })
                 }
-                Err(e) => Err(failed("UpdateItem", &e)),
             }
         })
     }
