@@ -103,52 +103,29 @@ impl Config {
             let name = provider.name();
             let variable = |suffix: &str| leak(format!("{}_{suffix}", name.to_ascii_uppercase()));
             let defaults = provider.defaults();
+            let max_rps = variable("MAX_RPS");
             let settings = Settings {
                 base_url: url(&var, variable("BASE_URL"), defaults.base_url)?,
                 max_rps: match defaults.max_rps {
-                    Some(default) => Some(rate(&var, variable("MAX_RPS"), default)?),
-                    None => var(variable("MAX_RPS"))
-                        .map(|_| rate(&var, variable("MAX_RPS"), 1.0))
-                        .transpose()?,
+                    Some(default) => Some(rate(&var, max_rps, default)?),
+                    None => var(max_rps).map(|_| rate(&var, max_rps, 1.0)).transpose()?,
                 },
             };
             providers.insert(name, settings);
-            let secret = match (
+            let secret = secret_ref(
                 &secrets_file,
                 var(variable("SECRET_ID")),
                 var("PROVIDER_SECRET_ID"),
-            ) {
-                (Some(file), _, _) => Some(SecretRef {
-                    id: file.display().to_string(),
-                    combined: true,
-                }),
-                (None, Some(id), _) => Some(SecretRef {
-                    id,
-                    combined: false,
-                }),
-                (None, None, Some(id)) => Some(SecretRef { id, combined: true }),
-                (None, None, None) => None,
-            };
+            );
             if let Some(secret) = secret {
                 secret_refs.insert(name, secret);
             }
         }
-        let fingerprint_secret = match (
-            var("FINGERPRINT_SECRET_ID"),
+        let fingerprint_secret = secret_ref(
             &secrets_file,
+            var("FINGERPRINT_SECRET_ID"),
             var("PROVIDER_SECRET_ID"),
-        ) {
-            (Some(id), None, _) => Some(SecretRef {
-                id,
-                combined: false,
-            }),
-            (_, Some(file), _) => Some(SecretRef {
-                id: file.display().to_string(),
-                combined: true,
-            }),
-            (None, None, Some(id)) => Some(SecretRef { id, combined: true }),
-            (None, None, None) => None,
-        };
+        );
         if secret_refs.is_empty() {
             return Err(ConfigError {
                 variable: "PROVIDER_SECRET_ID",
@@ -157,23 +134,12 @@ impl Config {
         }
         let default_provider = match var("DEFAULT_PROVIDER") {
             None => None,
-            Some(name) => Some(
-                REGISTRY
-                    .iter()
-                    .map(|p| p.name())
-                    .find(|known| *known == name)
-                    .ok_or_else(|| ConfigError {
-                        variable: "DEFAULT_PROVIDER",
-                        problem: format!(
-                            "must be one of {}",
-                            REGISTRY
-                                .iter()
-                                .map(|p| p.name())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    })?,
-            ),
+            Some(name) => Some(crate::providers::find(&name).map(|p| p.name()).ok_or_else(
+                || ConfigError {
+                    variable: "DEFAULT_PROVIDER",
+                    problem: format!("must be one of {}", crate::providers::names()),
+                },
+            )?),
         };
         let provider_timeout =
             Duration::from_millis(number(&var, "PROVIDER_TIMEOUT_MS", 10_000, 100, 900_000)?);
@@ -300,6 +266,28 @@ impl Config {
                 .is_some_and(|kind| kind != "on-demand")
                 || instance_concurrency.is_some_and(|n| n > 1),
         })
+    }
+}
+
+/// Where a secret is read: the local secrets file when there is one (entries by name), else
+/// its own secret (`own`: `<PROVIDER>_SECRET_ID`, `FINGERPRINT_SECRET_ID`), else the
+/// combined `PROVIDER_SECRET_ID`.
+fn secret_ref(
+    file: &Option<PathBuf>,
+    own: Option<String>,
+    combined: Option<String>,
+) -> Option<SecretRef> {
+    match (file, own, combined) {
+        (Some(file), _, _) => Some(SecretRef {
+            id: file.display().to_string(),
+            combined: true,
+        }),
+        (None, Some(id), _) => Some(SecretRef {
+            id,
+            combined: false,
+        }),
+        (None, None, Some(id)) => Some(SecretRef { id, combined: true }),
+        (None, None, None) => None,
     }
 }
 

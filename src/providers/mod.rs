@@ -37,3 +37,12 @@ pub static REGISTRY: &[&dyn Provider] = &[
 pub fn find(name: &str) -> Option<&'static dyn Provider> {
     REGISTRY.iter().copied().find(|p| p.name() == name)
 }
+
+/// The registry's names, as an error lists them (`bitbybit, autocalls, meta`).
+pub fn names() -> String {
+    REGISTRY
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -100,11 +100,15 @@ impl Sender {
     pub async fn send(&self, text: &str, context: &Context<'_>) -> Outcome {
         self.cold_start.get_or_init(|| self.cold_start_work()).await;
         let invocation = context.invocation;
-        let mut report = Report::for_text(text, context.caller);
         let request = match SendRequest::parse(text, self.default_provider, context.default_key) {
             Ok(request) => request,
-            Err(error) => return Outcome::error(error, &invocation.request_id, report),
+            Err(error) => {
+                // Read from the text, as far as it can be: the request is not valid.
+                let report = Report::for_text(text, context.caller);
+                return Outcome::error(error, &invocation.request_id, report);
+            }
         };
+        let mut report = Report::of(request.client_reference(), context.caller);
         report.provider = Some(request.provider().name().to_string());
         report.to_masked = Some(request.to().masked());
         if request.dry_run() {

@@ -8,7 +8,7 @@ use crate::domain::request::Written;
 use crate::domain::variables::Variables;
 use crate::error::{ApiError, Code};
 use crate::infra::secrets::FingerprintKey;
-use crate::providers::{self, Input, Message, Provider, REGISTRY};
+use crate::providers::{self, Input, Message, Provider};
 use std::fmt;
 
 /// A send request that passed every check of ours and of its provider.
@@ -54,8 +54,7 @@ impl SendRequest {
                 unknown("`provider` is required: no DEFAULT_PROVIDER is set".into())
             })?,
             Some(name) => providers::find(&name).ok_or_else(|| {
-                let known: Vec<&str> = REGISTRY.iter().map(|p| p.name()).collect();
-                unknown(format!("`provider` must be one of {}", known.join(", ")))
+                unknown(format!("`provider` must be one of {}", providers::names()))
             })?,
         };
         if let Some(other) = written.blocks.keys().find(|name| *name != provider.name()) {
@@ -67,20 +66,18 @@ impl SendRequest {
                 ),
             ));
         }
-        let block = match written
-            .blocks
-            .get(provider.name())
-            .map(|raw| raw.get().trim_start())
-        {
+        let block = match written.blocks.get(provider.name()) {
             None => None,
-            Some("null") => None,
-            Some(raw) if raw.starts_with('{') => written.blocks.get(provider.name()).map(|b| &**b),
-            Some(_) => {
-                return Err(ApiError::invalid(
-                    provider.name(),
-                    format!("`{}` must be an object", provider.name()),
-                ))
-            }
+            Some(raw) => match raw.get().trim_start() {
+                "null" => None,
+                text if text.starts_with('{') => Some(&**raw),
+                _ => {
+                    return Err(ApiError::invalid(
+                        provider.name(),
+                        format!("`{}` must be an object", provider.name()),
+                    ))
+                }
+            },
         };
         let common = written.common(default_key)?;
         let template = written.template();
