@@ -40,16 +40,8 @@ fn request_lines(output: &str) -> Vec<Value> {
 async fn each_sources_request_line_names_its_caller() {
     setup();
     let (bitbybit, autocalls) = (MockServer::start().await, MockServer::start().await);
-    answer_every_post(
-        &autocalls,
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
-    answer_every_post(
-        &bitbybit,
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&autocalls, "autocalls").await;
+    accepts(&bitbybit, "bitbybit").await;
     let function = Launch::new().providers(&bitbybit, &autocalls).start().await;
     let send = || {
         http_v2(
@@ -107,11 +99,7 @@ async fn two_callers_with_one_key_and_body_each_send_and_never_see_the_others_an
         ..Options::default()
     })
     .await;
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     let mut body = autocalls_request();
     body["idempotency_key"] = json!("shared-key");
     let event = || http_v2("POST", "/v1/messages", Some(body.to_string()), &[]);
@@ -149,11 +137,7 @@ async fn a_record_holds_no_number_and_no_value_and_its_fingerprint_is_keyed() {
             ..Options::default()
         })
         .await;
-        answer_every_post(
-            &t.stubs["autocalls"],
-            ResponseTemplate::new(200).set_body_json(autocalls_success()),
-        )
-        .await;
+        accepts(&t.stubs["autocalls"], "autocalls").await;
         let otp = json!({"provider": "autocalls", "to": "+6281234567890", "template": 45,
                          "variables": ["483920"], "idempotency_key": "otp-1"});
         assert_eq!(t.post("/v1/messages", &otp).await.status, 200);
@@ -184,11 +168,7 @@ async fn a_record_holds_no_number_and_no_value_and_its_fingerprint_is_keyed() {
 #[tokio::test]
 async fn paths_spelled_otherwise_and_lower_case_methods_are_not_routes() {
     let t = TestApp::start().await;
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     let batch = json!({"messages": [autocalls_request()]}).to_string();
     for path in [
         "/x/v1/messages/batch",

@@ -23,12 +23,6 @@ async fn keyed_app(vars: Vec<(&'static str, String)>) -> TestApp {
     .await
 }
 
-fn keyed(key: &str) -> Value {
-    let mut body = autocalls_request();
-    body["idempotency_key"] = json!(key);
-    body
-}
-
 /// The key's first send is `DELIVERY_UNKNOWN`, final; its repeat replays that answer.
 async fn unknown_then_replayed(t: &TestApp, key: &str) -> Value {
     let first = t.post("/v1/messages", &keyed(key)).await;
@@ -174,11 +168,7 @@ async fn a_refused_connection_under_a_key_frees_it_and_the_later_send_goes_throu
     assert_eq!(refused.body["error"]["retryable"], true);
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let provider = MockServer::builder().listener(listener).start().await;
-    answer_every_post(
-        &provider,
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&provider, "autocalls").await;
     let later = t.post("/v1/messages", &keyed("refused-1")).await;
     assert_eq!(later.status, 200, "{:?}", later.body);
     assert!(!later.replayed());
@@ -189,11 +179,7 @@ async fn a_refused_connection_under_a_key_frees_it_and_the_later_send_goes_throu
 async fn a_redirect_to_another_host_is_not_followed_and_frees_the_key() {
     let t = keyed_app(vec![]).await;
     let elsewhere = MockServer::start().await;
-    answer_every_post(
-        &elsewhere,
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&elsewhere, "autocalls").await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(307)
@@ -218,11 +204,7 @@ async fn a_redirect_to_another_host_is_not_followed_and_frees_the_key() {
         0,
         "the other host received nothing"
     );
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     let retried = t.post("/v1/messages", &keyed("redirected-1")).await;
     assert_eq!(retried.status, 200, "a 3xx sent nothing: the key was free");
 }
@@ -253,11 +235,7 @@ async fn absurd_retry_after_headers_panic_nothing_and_every_batch_entry_is_answe
             .mount(&t.stubs["bitbybit"])
             .await;
     }
-    answer_every_post(
-        &t.stubs["bitbybit"],
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&t.stubs["bitbybit"], "bitbybit").await;
     let entry = |template: &str| {
         let mut body = bitbybit_request();
         body["template"] = json!(template);
@@ -302,16 +280,8 @@ async fn absurd_retry_after_headers_panic_nothing_and_every_batch_entry_is_answe
 #[tokio::test]
 async fn number_variables_reach_the_provider_exactly_as_written() {
     let t = TestApp::start().await;
-    answer_every_post(
-        &t.stubs["bitbybit"],
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["bitbybit"], "bitbybit").await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     // Raw text: a `json!` literal would already have rewritten the numbers.
     let numbers = "[1.50, 1e2, 123456789012345678901, -0.0]";
     let bitbybit = format!(
@@ -395,11 +365,7 @@ async fn a_provider_echoing_a_variable_a_spaced_phone_and_the_key_leaks_none_of_
 #[tokio::test]
 async fn the_same_key_with_another_country_is_a_conflict() {
     let t = keyed_app(vec![]).await;
-    answer_every_post(
-        &t.stubs["bitbybit"],
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&t.stubs["bitbybit"], "bitbybit").await;
     let request = |country: &str| {
         json!({"provider": "bitbybit", "to": "+62 812-3456-7890", "country": country,
                "template": "welcome_message", "idempotency_key": "country-1"})

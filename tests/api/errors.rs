@@ -301,11 +301,7 @@ async fn a_provider_429_is_waited_out_then_reported_as_rate_limited_with_retry_a
         .up_to_n_times(1)
         .mount(&t.stubs["bitbybit"])
         .await;
-    answer_every_post(
-        &t.stubs["bitbybit"],
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&t.stubs["bitbybit"], "bitbybit").await;
     let answer = t.post("/v1/messages", &bitbybit_request()).await;
     assert_eq!(
         answer.status, 200,
@@ -407,11 +403,7 @@ async fn a_secret_without_the_provider_fails_that_provider_only() {
         ..Options::default()
     })
     .await;
-    answer_every_post(
-        &t.stubs["bitbybit"],
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&t.stubs["bitbybit"], "bitbybit").await;
     let answer = t.post("/v1/messages", &autocalls_request()).await;
     assert_eq!(
         (

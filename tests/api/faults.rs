@@ -8,14 +8,6 @@ use serde_json::json;
 use std::time::Duration;
 use wiremock::{MockServer, ResponseTemplate};
 
-async fn accepts(server: &MockServer) {
-    answer_every_post(
-        server,
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn a_provider_hanging_past_the_deadline_gets_provider_timeout_before_the_deadline() {
     setup();
@@ -68,7 +60,7 @@ async fn a_refused_connection_is_retried_but_a_500_is_not_resent() {
         tokio::time::sleep(Duration::from_millis(60)).await;
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         let server = MockServer::builder().listener(listener).start().await;
-        accepts(&server).await;
+        accepts(&server, "autocalls").await;
         server
     });
     let answer = t.post("/v1/messages", &autocalls_request()).await;
@@ -91,7 +83,7 @@ async fn a_refused_connection_is_retried_but_a_500_is_not_resent() {
 async fn after_an_idle_period_the_next_send_does_not_reuse_a_stale_connection() {
     setup();
     let provider = MockServer::start().await;
-    accepts(&provider).await;
+    accepts(&provider, "autocalls").await;
     let proxy = AwsProxy::to(provider.address().to_string().as_str()).await;
     let mut t = TestApp::with(Options {
         vars: vec![("AUTOCALLS_BASE_URL", proxy.url.clone())],
@@ -133,7 +125,7 @@ async fn during_an_outage_after_the_ttl_sends_go_on_within_the_grace_period_then
         ..Options::default()
     })
     .await;
-    accepts(&t.stubs["autocalls"]).await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     assert_eq!(
         t.post("/v1/messages", &autocalls_request()).await.status,
         200

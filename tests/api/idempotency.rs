@@ -4,8 +4,9 @@
 use crate::support::aws::{create_idempotency_table, dynamodb, Mode};
 use crate::support::*;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::{json, Value};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use serde_json::json;
+use std::time::Duration;
+use wa_dispatch::infra::epoch_secs;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -31,25 +32,12 @@ async fn provider_answers(t: &TestApp, response: ResponseTemplate) {
         .await;
 }
 
-fn keyed(key: &str) -> Value {
-    let mut body = autocalls_request();
-    body["idempotency_key"] = json!(key);
-    body
-}
-
 async fn sends(t: &TestApp) -> usize {
     t.stubs["autocalls"]
         .received_requests()
         .await
         .unwrap()
         .len()
-}
-
-fn epoch_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 #[tokio::test]
@@ -209,7 +197,7 @@ async fn a_record_left_in_flight_by_a_dead_invocation_no_longer_blocks_once_it_e
     let client = dynamodb().await;
     // A claim of the current format: `claimed` (the dead invocation never reached the
     // provider), whose lease has ended or not.
-    for (key, lease) in [("expired", epoch_now() - 1), ("alive", epoch_now() + 600)] {
+    for (key, lease) in [("expired", epoch_secs() - 1), ("alive", epoch_secs() + 600)] {
         client
             .put_item()
             .table_name(&table)
@@ -253,7 +241,7 @@ async fn a_record_left_in_flight_by_a_dead_invocation_no_longer_blocks_once_it_e
     assert_eq!(item["state"].as_s().unwrap(), "done");
     let expires_at: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
     assert!(
-        expires_at >= epoch_now() + 86_000,
+        expires_at >= epoch_secs() + 86_000,
         "expires_at {expires_at}"
     );
 }

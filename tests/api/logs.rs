@@ -9,11 +9,7 @@ use wiremock::{Mock, ResponseTemplate};
 #[tokio::test]
 async fn each_request_logs_one_line_with_the_contract_fields_and_a_masked_phone() {
     let t = TestApp::start().await;
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     let mut request = autocalls_request();
     request["client_reference"] = json!("log-check-7731");
     let answer = t
@@ -185,16 +181,8 @@ async fn health_every_http_request_sqs_record_and_eventbridge_event_has_one_requ
         .respond_with(ResponseTemplate::new(500))
         .mount(&autocalls)
         .await;
-    answer_every_post(
-        &autocalls,
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
-    answer_every_post(
-        &bitbybit,
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&autocalls, "autocalls").await;
+    accepts(&bitbybit, "bitbybit").await;
     let function = Launch::new()
         .var("BITBYBIT_BASE_URL", bitbybit.uri())
         .var("AUTOCALLS_BASE_URL", autocalls.uri())
@@ -280,11 +268,7 @@ async fn every_line_of_a_request_carries_the_callers_request_id_warnings_include
         .up_to_n_times(1)
         .mount(&bitbybit)
         .await;
-    answer_every_post(
-        &bitbybit,
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&bitbybit, "bitbybit").await;
     let function = Launch::new()
         .var("BITBYBIT_BASE_URL", bitbybit.uri())
         .start()
@@ -335,11 +319,7 @@ async fn lambdas_log_level_and_format_are_honoured() {
     use std::time::Duration;
     setup();
     let autocalls = wiremock::MockServer::start().await;
-    answer_every_post(
-        &autocalls,
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&autocalls, "autocalls").await;
     // Lambda's logging configuration in text: the request line is written, not as JSON.
     let text = Launch::new()
         .var("AUTOCALLS_BASE_URL", autocalls.uri())

@@ -639,11 +639,7 @@ async fn under_a_key_metas_word_that_it_failed_frees_the_key_and_a_bare_5xx_does
     assert_eq!((first.status, first.code()), (502, "PROVIDER_UNAVAILABLE"));
     assert_eq!(first.body["error"]["retryable"], true);
     drop(failed);
-    answer_every_post(
-        &t.stubs["meta"],
-        ResponseTemplate::new(200).set_body_json(meta_success()),
-    )
-    .await;
+    accepts(&t.stubs["meta"], "meta").await;
     let retry = t.post("/v1/messages", &keyed("meta-order-1")).await;
     assert_eq!(
         (retry.status, retry.replayed()),
@@ -679,11 +675,7 @@ async fn a_misbehaving_graph_api_redirects_nothing_panics_nothing_and_resets_are
     })
     .await;
     let elsewhere = wiremock::MockServer::start().await;
-    answer_every_post(
-        &elsewhere,
-        ResponseTemplate::new(200).set_body_json(meta_success()),
-    )
-    .await;
+    accepts(&elsewhere, "meta").await;
     let redirect = ResponseTemplate::new(307)
         .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str());
     let moved = Mock::given(method("POST"))
@@ -716,11 +708,7 @@ async fn a_misbehaving_graph_api_redirects_nothing_panics_nothing_and_resets_are
         Some("3600")
     );
     drop(throttled);
-    answer_every_post(
-        &t.stubs["meta"],
-        ResponseTemplate::new(200).set_body_json(meta_success()),
-    )
-    .await;
+    accepts(&t.stubs["meta"], "meta").await;
     let sent = t.post("/v1/messages", &keyed("meta-redirected")).await;
     assert_eq!(
         (sent.status, sent.replayed()),

@@ -8,18 +8,10 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, ResponseTemplate};
 
-async fn autocalls_accepts(t: &TestApp) {
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn twenty_sends_within_the_ttl_make_one_get_secret_value_call() {
     let t = TestApp::start().await;
-    autocalls_accepts(&t).await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     for _ in 0..20 {
         assert_eq!(
             t.post("/v1/messages", &autocalls_request()).await.status,
@@ -40,7 +32,7 @@ async fn twenty_sends_within_the_ttl_make_one_get_secret_value_call() {
 #[tokio::test]
 async fn twenty_concurrent_first_sends_make_one_get_secret_value_call() {
     let t = TestApp::start().await;
-    autocalls_accepts(&t).await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     let request = autocalls_request();
     let sends = (0..20).map(|_| t.post("/v1/messages", &request));
     let answers = futures_util::future::join_all(sends).await;
@@ -104,7 +96,7 @@ async fn a_rotated_key_is_picked_up_after_a_provider_401_with_one_retry() {
 #[tokio::test]
 async fn secrets_manager_down_answers_503_quickly_and_the_next_send_after_recovery_succeeds() {
     let t = TestApp::start().await;
-    autocalls_accepts(&t).await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     for mode in [Mode::Hang, Mode::Refuse] {
         t.aws.set_mode(mode);
         let started = Instant::now();
@@ -186,7 +178,7 @@ async fn a_local_secrets_file_replaces_secrets_manager() {
         ..Options::default()
     })
     .await;
-    autocalls_accepts(&t).await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     assert_eq!(
         t.post("/v1/messages", &autocalls_request()).await.status,
         200

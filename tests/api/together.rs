@@ -10,21 +10,9 @@ use crate::support::function::Launch;
 use crate::support::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use wa_dispatch::infra::epoch_secs;
 use wiremock::{MockServer, ResponseTemplate};
-
-fn epoch_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn keyed(key: &str) -> Value {
-    let mut body = autocalls_request();
-    body["idempotency_key"] = json!(key);
-    body
-}
 
 /// The record of `key` as the HTTP route's anonymous caller keeps it.
 async fn record(
@@ -56,7 +44,7 @@ async fn number(table: &str, scope: &str, key: &str, name: &str) -> u64 {
 /// Waits until the record's lease has ended: its invocation is certainly over.
 async fn after_the_lease_of(table: &str, scope: &str, key: &str) {
     let lease = number(table, scope, key, "lease_until").await;
-    while epoch_now() <= lease {
+    while epoch_secs() <= lease {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -75,11 +63,7 @@ async fn an_outcome_dynamodb_refused_to_store_is_never_sent_again_after_its_dead
         ..Options::default()
     })
     .await;
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     faulty.fail("UpdateItem", Fault::Throttle, 1000);
     let event = http_v2(
         "POST",
@@ -126,11 +110,7 @@ async fn a_function_killed_between_the_providers_answer_and_the_write_sends_noth
     let faulty = FaultyAws::start().await;
     let table = create_idempotency_table().await;
     let autocalls = MockServer::start().await;
-    answer_every_post(
-        &autocalls,
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&autocalls, "autocalls").await;
     let launch = || {
         Launch::new()
             .var("AWS_ENDPOINT_URL", faulty.url.clone())
@@ -254,11 +234,7 @@ async fn a_fixed_402_sends_on_the_retry_while_successes_and_unknowns_are_replaye
     );
     // The operator tops the account up; the retry is a send, not a replay.
     t.stubs["autocalls"].reset().await;
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     let sent = t.post("/v1/messages", &keyed("topped-up")).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     assert!(!sent.replayed());
@@ -271,7 +247,7 @@ async fn a_fixed_402_sends_on_the_retry_while_successes_and_unknowns_are_replaye
     let unknown = t.post("/v1/messages", &keyed("unknown")).await;
     assert_eq!(unknown.code(), "DELIVERY_UNKNOWN");
     assert!(t.post("/v1/messages", &keyed("unknown")).await.replayed());
-    let left = number(&table, "http", "unknown", "expires_at").await - epoch_now();
+    let left = number(&table, "http", "unknown", "expires_at").await - epoch_secs();
     assert!(
         (1_814_390..=1_814_400).contains(&left),
         "expires in {left} s"
@@ -388,16 +364,8 @@ async fn the_same_batch_sent_twice_under_one_idempotency_key_sends_each_entry_on
         ..Options::default()
     })
     .await;
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
-    answer_every_post(
-        &t.stubs["bitbybit"],
-        ResponseTemplate::new(200).set_body_json(bitbybit_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
+    accepts(&t.stubs["bitbybit"], "bitbybit").await;
     let batch = json!({"messages": [autocalls_request(), bitbybit_request(), autocalls_request()]})
         .to_string();
     let send = || {
@@ -484,11 +452,7 @@ async fn a_batch_with_an_unusable_idempotency_key_header_is_refused_whole() {
         (400, Some("Idempotency-Key"))
     );
     // A header of 128 characters keys each entry past 128 with its index: accepted.
-    answer_every_post(
-        &t.stubs["autocalls"],
-        ResponseTemplate::new(200).set_body_json(autocalls_success()),
-    )
-    .await;
+    accepts(&t.stubs["autocalls"], "autocalls").await;
     let longest = "k".repeat(128);
     let answer = t
         .http(http_v2(

@@ -316,6 +316,23 @@ pub async fn answer_every_post(server: &MockServer, response: wiremock::Response
         .await;
 }
 
+/// Every POST to `server` answered 200 with `provider`'s documented success (its fixture's).
+pub async fn accepts(server: &MockServer, provider: &'static str) {
+    let success = fixtures::fixture(provider).success;
+    answer_every_post(
+        server,
+        wiremock::ResponseTemplate::new(200).set_body_json(success),
+    )
+    .await;
+}
+
+/// The autocalls send request under idempotency key `key`.
+pub fn keyed(key: &str) -> Value {
+    let mut body = autocalls_request();
+    body["idempotency_key"] = json!(key);
+    body
+}
+
 /// The requests a provider stub received.
 pub async fn received(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
