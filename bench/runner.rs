@@ -403,6 +403,15 @@ fn dynamo(world: &World, op: &str, body: &[u8]) -> (u16, Value, Option<String>) 
     }
     let condition = request["ConditionExpression"].as_str();
     let key_of = |item: &Value| item["id"]["S"].as_str().map(str::to_string);
+    // The call's condition on the item as it is: `None` when it holds, else DynamoDB's 400.
+    let refused = |item: Option<&Map<String, Value>>| match holds(condition, item, &name, values) {
+        Ok(true) => None,
+        Ok(false) => Some(error(
+            "ConditionalCheckFailedException",
+            "The conditional request failed",
+        )),
+        Err(e) => Some(error("ValidationException", &e)),
+    };
     let mut table = world.table.lock().unwrap();
     match op {
         "PutItem" => {
@@ -410,15 +419,8 @@ fn dynamo(world: &World, op: &str, body: &[u8]) -> (u16, Value, Option<String>) 
             else {
                 return error("ValidationException", "no item with an `id`");
             };
-            match holds(condition, table.get(&id), &name, values) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return error(
-                        "ConditionalCheckFailedException",
-                        "The conditional request failed",
-                    )
-                }
-                Err(e) => return error("ValidationException", &e),
+            if let Some(refused) = refused(table.get(&id)) {
+                return refused;
             }
             let state = item["state"]["S"].as_str().map(str::to_string);
             table.insert(id, item.clone());
@@ -432,15 +434,8 @@ fn dynamo(world: &World, op: &str, body: &[u8]) -> (u16, Value, Option<String>) 
             let Some(id) = key_of(&request["Key"]) else {
                 return error("ValidationException", "no key `id`");
             };
-            match holds(condition, table.get(&id), &name, values) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return error(
-                        "ConditionalCheckFailedException",
-                        "The conditional request failed",
-                    )
-                }
-                Err(e) => return error("ValidationException", &e),
+            if let Some(refused) = refused(table.get(&id)) {
+                return refused;
             }
             let expression = request["UpdateExpression"].as_str().unwrap_or("");
             let Some(set) = expression.trim().strip_prefix("SET ") else {
@@ -472,17 +467,11 @@ fn dynamo(world: &World, op: &str, body: &[u8]) -> (u16, Value, Option<String>) 
             let Some(id) = key_of(&request["Key"]) else {
                 return error("ValidationException", "no key `id`");
             };
-            match holds(condition, table.get(&id), &name, values) {
-                Ok(true) => {
-                    table.remove(&id);
-                    (200, json!({}), None)
-                }
-                Ok(false) => error(
-                    "ConditionalCheckFailedException",
-                    "The conditional request failed",
-                ),
-                Err(e) => error("ValidationException", &e),
+            if let Some(refused) = refused(table.get(&id)) {
+                return refused;
             }
+            table.remove(&id);
+            (200, json!({}), None)
         }
         _ => error("UnknownOperationException", op),
     }
