@@ -168,6 +168,34 @@ async fn each_meta_example_gives_its_event() {
 }
 
 #[tokio::test]
+async fn a_meta_failure_without_errors_and_an_unknown_word_are_still_events() {
+    let h = harness(false);
+    let status = |id: &str, word: &str| json!({"id": id, "status": word, "timestamp": "1764497045", "recipient_id": "16505551234"});
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "statuses": [status("wamid.F", "FAILED"), status("wamid.D", "deleted")]}}]}]})
+    .to_string();
+    let received = h.meta(&body).await.unwrap();
+    assert_eq!((received.statuses, received.published), (2, 2));
+    let events = h.events();
+    assert_eq!(
+        (&events[0]["status"], &events[0]["provider_status"]),
+        (&json!("failed"), &json!("failed"))
+    );
+    assert_eq!(
+        events[0]["error"],
+        json!({"code": "PROVIDER_REJECTED", "message": "meta reported the message as failed", "provider_code": null, "retryable": false})
+    );
+    assert_eq!(
+        (
+            &events[1]["status"],
+            &events[1]["provider_status"],
+            &events[1]["error"]
+        ),
+        (&json!("unknown"), &json!("deleted"), &Value::Null)
+    );
+}
+
+#[tokio::test]
 async fn a_missing_wrong_or_reserialised_signature_is_refused_and_nothing_is_published() {
     let h = harness(false);
     let body = fixture("meta-failed.json");
