@@ -47,6 +47,8 @@ pub struct Config {
     pub provider_timeout: Duration,
     pub max_concurrency: usize,
     pub idempotency_table: Option<String>,
+    /// `RATE_LIMIT_TABLE`: where every instance shares each provider's limit.
+    pub rate_limit_table: Option<String>,
     pub idempotency_ttl: Duration,
     /// How long a record that may have been sent is kept (`IDEMPOTENCY_UNKNOWN_TTL_SECONDS`).
     pub idempotency_unknown_ttl: Duration,
@@ -180,6 +182,7 @@ impl Config {
                 1000,
             )? as usize,
             idempotency_table: var("IDEMPOTENCY_TABLE"),
+            rate_limit_table: var("RATE_LIMIT_TABLE"),
             idempotency_ttl: Duration::from_secs(number(
                 &var,
                 "IDEMPOTENCY_TTL_SECONDS",
@@ -266,6 +269,16 @@ impl Config {
                 .is_some_and(|kind| kind != "on-demand")
                 || instance_concurrency.is_some_and(|n| n > 1),
         })
+    }
+}
+
+impl Config {
+    /// Each paced provider's limit (`<NAME>_MAX_RPS`), in sends per second.
+    pub fn limits(&self) -> crate::infra::pacing::Limits {
+        self.providers
+            .iter()
+            .filter_map(|(name, settings)| Some((*name, settings.max_rps?)))
+            .collect()
     }
 }
 

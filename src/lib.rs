@@ -17,6 +17,6 @@ pub mod infra;
 pub mod providers;
 pub mod send;
 
-pub use app::App;
+pub use app::{App, Seams};
 pub use config::Config;
 pub use send::Invocation;

@@ -27,9 +27,10 @@ const PUBLISH_PATIENCE: Duration = Duration::from_secs(2);
 
 pub struct StatusTracker {
     secrets: Arc<dyn Secrets>,
-    store: Option<Arc<dyn StatusStore>>,
-    /// `None` without `STATUS_EVENT_BUS`: no webhook is received.
-    bus: Option<Arc<dyn EventBus>>,
+    /// The status records (a stand-in that keeps none without `STATUS_TABLE`).
+    store: Arc<dyn StatusStore>,
+    /// The status bus (a stand-in without `STATUS_EVENT_BUS`: no webhook is received).
+    bus: Arc<dyn EventBus>,
     pub(super) ttl: Duration,
 }
 
@@ -48,8 +49,8 @@ pub struct Received {
 impl StatusTracker {
     pub fn new(
         secrets: Arc<dyn Secrets>,
-        store: Option<Arc<dyn StatusStore>>,
-        bus: Option<Arc<dyn EventBus>>,
+        store: Arc<dyn StatusStore>,
+        bus: Arc<dyn EventBus>,
         ttl: Duration,
     ) -> Self {
         StatusTracker {
@@ -100,7 +101,7 @@ impl StatusTracker {
         request: &WebhookRequest<'_>,
         until: Instant,
     ) -> Result<Received, ApiError> {
-        let (Some(webhook), Some(bus)) = (provider.webhook(), &self.bus) else {
+        let (Some(webhook), true) = (provider.webhook(), self.bus.exists()) else {
             return Err(ApiError::internal());
         };
         let secret = self.secret(provider, until).await?;
@@ -124,11 +125,18 @@ impl StatusTracker {
         let name = provider.name();
         let ids: Vec<String> = statuses.iter().map(|s| event_id(name, s)).collect();
         // Which statuses to publish, and with which client_reference.
-        let chosen: Vec<(usize, Option<String>)> = match &self.store {
-            None => (0..statuses.len()).map(|i| (i, None)).collect(),
-            Some(store) => {
+        let chosen: Vec<(usize, Option<String>)> = match self.store.keeps() {
+            false => (0..statuses.len()).map(|i| (i, None)).collect(),
+            true => {
                 let moved = self
-                    .advance(store.as_ref(), name, &statuses, &ids, received_at, until)
+                    .advance(
+                        self.store.as_ref(),
+                        name,
+                        &statuses,
+                        &ids,
+                        received_at,
+                        until,
+                    )
                     .await?;
                 received.duplicates = statuses.len() - moved.len();
                 moved
@@ -150,9 +158,10 @@ impl StatusTracker {
         let patience = Instant::now()
             .checked_add(PUBLISH_PATIENCE)
             .map_or(until, |t| t.min(until));
-        let put = publish(bus.as_ref(), &details, patience).await;
+        let put = publish(self.bus.as_ref(), &details, patience).await;
         received.published = put.iter().filter(|p| **p).count();
-        if let Some(store) = &self.store {
+        if self.store.keeps() {
+            let store = &self.store;
             // Best effort: an event left pending is published again when its status comes back.
             let marks: Vec<_> = chosen
                 .iter()
@@ -187,7 +196,7 @@ impl StatusTracker {
 
     /// Keeps a sent message's record, for its statuses and the status route.
     pub async fn record_sent(&self, record: &SentRecord, until: Instant) {
-        let Some(store) = &self.store else { return };
+        let store = &self.store;
         let expires_at = record.sent_at + self.ttl.as_secs();
         let late = crate::infra::statuses::timeout();
         if let Err(error) =
@@ -204,9 +213,7 @@ impl StatusTracker {
         message_id: &str,
         until: Instant,
     ) -> Result<Option<MessageStatus>, ApiError> {
-        let Some(store) = &self.store else {
-            return Ok(None);
-        };
+        let store = &self.store;
         crate::infra::bounded(
             until,
             crate::infra::statuses::timeout(),
@@ -222,13 +229,13 @@ impl StatusTracker {
     }
 
     pub fn keeps_records(&self) -> bool {
-        self.store.is_some()
+        self.store.keeps()
     }
 
     /// Whether `provider`'s webhook is received here: it documents one we can verify, and
     /// there is a bus to publish on.
     pub fn receives(&self, provider: &dyn Provider) -> bool {
-        self.bus.is_some() && provider.webhook().is_some()
+        self.bus.exists() && provider.webhook().is_some()
     }
 }
 

@@ -72,6 +72,14 @@ impl MetricsSink {
             metrics.push(json!({"Name": "DeliveryUnknown", "Unit": "Count"}));
             line["DeliveryUnknown"] = json!(1);
         }
+        if let Some(wait) = report.rate_limit_wait {
+            metrics.push(json!({"Name": "RateLimitWait", "Unit": "Milliseconds"}));
+            line["RateLimitWait"] = json!(wait.as_millis() as u64);
+        }
+        if report.rate_limit_fallback {
+            metrics.push(json!({"Name": "RateLimitFallback", "Unit": "Count"}));
+            line["RateLimitFallback"] = json!(1);
+        }
         if let Some(latency) = report.provider_latency {
             metrics.push(json!({"Name": "ProviderLatency", "Unit": "Milliseconds"}));
             line["ProviderLatency"] = json!(latency.as_millis() as u64);

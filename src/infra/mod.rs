@@ -6,6 +6,7 @@ pub mod dynamo;
 pub mod events;
 pub mod idempotency;
 pub mod metrics;
+pub mod pacing;
 pub mod records;
 pub mod secrets;
 pub mod statuses;
@@ -23,6 +24,11 @@ pub fn epoch_secs() -> u64 {
 /// Milliseconds since the Unix epoch, as metric timestamps and a status's `received_at`.
 pub fn epoch_ms() -> u64 {
     since_epoch().as_millis() as u64
+}
+
+/// Microseconds since the Unix epoch, as the shared rate limit counts its slots.
+pub fn epoch_us() -> u64 {
+    since_epoch().as_micros() as u64
 }
 
 /// An epoch time as ISO 8601 in whole seconds (`2026-11-30T10:04:05Z`).

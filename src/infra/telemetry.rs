@@ -31,6 +31,11 @@ pub struct Report {
     pub caller: Option<String>,
     /// The send became `DELIVERY_UNKNOWN` in this call: counted as `DeliveryUnknown` too.
     pub delivery_unknown: bool,
+    /// How long the send waited for its slot under its provider's limit (`RateLimitWait`).
+    pub rate_limit_wait: Option<Duration>,
+    /// The shared limit could not be asked, and the instance paced the send alone
+    /// (`RateLimitFallback`).
+    pub rate_limit_fallback: bool,
 }
 
 impl Report {

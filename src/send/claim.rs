@@ -25,11 +25,30 @@ pub(super) enum Claim {
     Earlier(EarlierAnswer),
 }
 
-/// Proof that this invocation wrote the record: only its owner may move it on.
-pub(super) struct Ticket {
-    id: String,
-    owner: String,
-    state: State,
+/// What a send holds of its key's record: proof that this invocation wrote it (only its
+/// owner may move it on), or nothing, for a send without a table or a key.
+pub(super) enum Ticket {
+    Unkeyed,
+    Held {
+        id: String,
+        owner: String,
+        state: State,
+    },
+}
+
+impl Ticket {
+    /// Whether the send has a record to settle.
+    pub fn held(&self) -> bool {
+        matches!(self, Ticket::Held { .. })
+    }
+}
+
+/// A key to claim: its record's id and the request's fingerprint.
+pub(super) struct Keyed {
+    pub id: String,
+    pub fingerprint: String,
+    /// The bare key, where a claim also looks for a record an earlier version wrote under it.
+    pub legacy_id: Option<String>,
 }
 
 /// The record's id of `key` used by `scope`: a digest of whose key it is and the key, so that two callers' keys
@@ -58,16 +77,16 @@ impl<'a> KeyGuard<'a> {
         }
     }
 
-    /// Writes this invocation's record for `id`, `sending` when the send starts at once,
+    /// Writes this invocation's record for the key, `sending` when the send starts at once,
     /// else `claimed`; or says what an earlier record decides.
     pub async fn claim(
         &self,
-        id: &str,
-        fingerprint: &str,
+        keyed: Keyed,
         sending: bool,
-        legacy_id: Option<&str>,
         budget: Budget,
     ) -> Result<Claim, ApiError> {
+        let (id, fingerprint) = (keyed.id.as_str(), keyed.fingerprint.as_str());
+        let legacy_id = keyed.legacy_id.as_deref();
         let state = if sending {
             State::Sending
         } else {
@@ -119,7 +138,7 @@ impl<'a> KeyGuard<'a> {
                         ));
                     }
                     *attempted.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                    return Ok(Claim::Fresh(Ticket {
+                    return Ok(Claim::Fresh(Ticket::Held {
                         id: record.id,
                         owner: record.owner,
                         state,
@@ -157,7 +176,10 @@ impl<'a> KeyGuard<'a> {
     /// Marks a claimed record as sending, just before the first byte of the first attempt:
     /// if this fails, nothing was sent.
     pub async fn mark_sending(&self, ticket: &mut Ticket, budget: Budget) -> Result<(), ApiError> {
-        if ticket.state != State::Claimed {
+        let Ticket::Held { id, owner, state } = ticket else {
+            return Ok(());
+        };
+        if *state != State::Claimed {
             return Ok(());
         }
         let now = epoch_secs();
@@ -168,7 +190,7 @@ impl<'a> KeyGuard<'a> {
             answer: None,
         };
         let work = async {
-            match self.store.update(&ticket.id, &ticket.owner, &change).await {
+            match self.store.update(id, owner, &change).await {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(ApiError::new(
                     Code::IdempotencyConflict,
@@ -178,7 +200,7 @@ impl<'a> KeyGuard<'a> {
             }
         };
         crate::infra::bounded(cutoff(budget.deadline), late(), work).await?;
-        ticket.state = State::Sending;
+        *state = State::Sending;
         Ok(())
     }
 
@@ -194,6 +216,9 @@ impl<'a> KeyGuard<'a> {
         answer: (u16, String),
         budget: Budget,
     ) {
+        let Ticket::Held { id, owner, state } = ticket else {
+            return;
+        };
         let change = match decision {
             Decision::Store { ttl } => {
                 let now = epoch_secs();
@@ -210,8 +235,8 @@ impl<'a> KeyGuard<'a> {
             let mut pause = Duration::from_millis(25);
             loop {
                 let done = match &change {
-                    Some(change) => self.store.update(&ticket.id, &ticket.owner, change).await,
-                    None => self.store.delete(&ticket.id, &ticket.owner).await,
+                    Some(change) => self.store.update(&id, &owner, change).await,
+                    None => self.store.delete(&id, &owner).await,
                 };
                 match done {
                     // `false`: another owner holds the record now (ours had expired): nothing
@@ -231,7 +256,7 @@ impl<'a> KeyGuard<'a> {
         {
             tracing::error!(
                 stored = change.is_some(),
-                state = ticket.state.as_str(),
+                state = state.as_str(),
                 "the idempotency record was not finished: a repeat of its key answers DELIVERY_UNKNOWN (sending) or waits for its lease to end (claimed)"
             );
         }

@@ -1,150 +1,155 @@
-//! Pacing of one provider's sends per pacing key (what the provider limits: an API key, a
-//! sending number), shared by every send of the instance (SQS records, batch entries,
-//! single sends): one send every `1 / rate` seconds, with no burst, so that no one-second
-//! window holds more than `rate` sends. A slot is reserved first and waited for after, so
-//! that a send knows at once whether its slot leaves it time to finish, and a slot its
-//! send did not use is given back.
+//! A send's slot under its provider's limit (docs/configuration.md, "Rate limits"): from the
+//! shared limit when there is one (`RATE_LIMIT_TABLE`), else from this instance's pacers;
+//! and from this instance's pacers whenever the shared limit cannot answer in time, so that
+//! the table's failure never refuses a send (it is counted as `RateLimitFallback`, and
+//! logged once each time it starts).
 
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::error::{ApiError, Code};
+use crate::infra::pacing::{pace_id, Limits, Pacers, RateLimiter, Refusal, Slot};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Slots are spaced a little wider than `1 / rate`, so that jitter on the way to the
-/// provider cannot squeeze one more send into its one-second window.
-const SPACING_MARGIN: f64 = 1.08;
+/// How long the shared limit is given to hand out a slot before the instance paces alone
+/// (DynamoDB answers a write in a few milliseconds).
+const SHARED_PATIENCE: Duration = Duration::from_millis(300);
 
-/// Keys kept at most. A key whose next slot has passed is the same as an absent one and is
-/// pruned; past the cap (a flood of distinct keys inside one interval) the earliest half
-/// goes, which at worst lets one of them send one interval early.
-pub const MAX_KEYS: usize = 4096;
+/// How long an instance paces alone after the shared limit failed, before asking it again:
+/// an unreachable table costs one wait of `SHARED_PATIENCE` per this interval, not one per send.
+const FALLBACK_SPELL: Duration = Duration::from_secs(5);
 
-pub struct Pacer {
-    interval: Duration,
-    /// Next free slot per pacing key, keyed by a digest so that no API key is held here.
-    next: Mutex<HashMap<[u8; 32], Instant>>,
+pub(super) struct Pacing {
+    limits: Limits,
+    /// Where slots come from: the shared limit, or (without `RATE_LIMIT_TABLE`) the
+    /// instance's own pacers, which never fail.
+    shared: Arc<dyn RateLimiter>,
+    /// The instance's own pacers, for when `shared` cannot answer.
+    local: Pacers,
+    spell: Mutex<Spell>,
 }
 
-/// No slot in time; the next one is this far away (our own `Retry-After`).
-#[derive(Debug)]
-pub struct NoSlotInTime(pub Duration);
-
-/// A reserved slot: when its send may start.
-#[derive(Debug)]
-pub struct Slot {
-    pub at: Instant,
-    digest: [u8; 32],
+/// A time of pacing alone, after the shared limit failed.
+#[derive(Default)]
+struct Spell {
+    /// Until when the table is not asked.
+    until: Option<Instant>,
+    /// The table's last answer was a failure (its recovery is logged once).
+    failing: bool,
 }
 
-impl Slot {
-    /// Waits until the slot.
-    pub async fn wait(&self) {
-        tokio::time::sleep_until(self.at).await;
-    }
+/// A slot reserved for a send, and where it came from.
+pub(super) struct Reserved {
+    pub slot: Slot,
+    shared: bool,
+    /// The shared limit could not be asked: the instance paced this send alone.
+    pub fell_back: bool,
 }
 
-impl Pacer {
-    pub fn new(per_second: f64) -> Self {
-        Pacer {
-            interval: Duration::from_secs_f64(SPACING_MARGIN / per_second),
-            next: Mutex::new(HashMap::new()),
+impl Pacing {
+    pub fn new(limits: Limits, shared: Arc<dyn RateLimiter>) -> Self {
+        Pacing {
+            local: Pacers::new(&limits),
+            shared,
+            limits,
+            spell: Mutex::default(),
         }
     }
 
-    /// Reserves this key's next slot, unless it comes after `latest`.
-    pub fn reserve(&self, key: &str, latest: Instant) -> Result<Slot, NoSlotInTime> {
-        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let at = next.get(&digest).copied().unwrap_or(now).max(now);
-        if at > latest {
-            return Err(NoSlotInTime(at.saturating_duration_since(now)));
-        }
-        if next.len() >= MAX_KEYS && !next.contains_key(&digest) {
-            prune(&mut next, now);
-        }
-        next.insert(digest, at + self.interval);
-        Ok(Slot { at, digest })
-    }
-
-    /// Gives back a slot whose send will not happen, if no later slot was reserved since.
-    pub fn give_back(&self, slot: &Slot) {
-        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-        if next.get(&slot.digest) == Some(&(slot.at + self.interval)) {
-            next.insert(slot.digest, slot.at);
-        }
-    }
-
-    #[cfg(test)]
-    fn keys(&self) -> usize {
-        self.next.lock().unwrap().len()
-    }
-}
-
-fn prune(next: &mut HashMap<[u8; 32], Instant>, now: Instant) {
-    next.retain(|_, at| *at > now);
-    if next.len() >= MAX_KEYS {
-        let mut times: Vec<Instant> = next.values().copied().collect();
-        times.sort_unstable();
-        let median = times[times.len() / 2];
-        next.retain(|_, at| *at > median);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn take(pacer: &Pacer, key: &str, latest: Instant) -> Result<(), NoSlotInTime> {
-        pacer.reserve(key, latest)?.wait().await;
-        Ok(())
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn slots_are_spaced_and_refused_past_the_latest_start() {
-        let pacer = Pacer::new(5.0);
-        let key = "k";
-        let start = Instant::now();
-        let far = start + Duration::from_secs(60);
-        for _ in 0..6 {
-            take(&pacer, key, far).await.unwrap();
-        }
-        // Six sends at 5/s: the sixth waits five intervals.
-        assert!(start.elapsed() >= Duration::from_secs_f64(5.0 * SPACING_MARGIN / 5.0));
-        let before = Instant::now();
-        take(&pacer, "other", far).await.unwrap();
-        assert_eq!(before, Instant::now(), "another key has its own slots");
-        let refused = pacer.reserve(key, Instant::now()).unwrap_err();
-        assert!(refused.0 > Duration::ZERO && refused.0 <= pacer.interval);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_slot_given_back_is_the_next_one_again_unless_another_came_after() {
-        let pacer = Pacer::new(1.0);
-        let far = Instant::now() + Duration::from_secs(60);
-        let first = pacer.reserve("k", far).unwrap();
-        let second = pacer.reserve("k", far).unwrap();
-        pacer.give_back(&second);
-        assert_eq!(pacer.reserve("k", far).unwrap().at, second.at);
-        pacer.give_back(&first);
-        assert!(
-            pacer.reserve("k", far).unwrap().at > second.at,
-            "a later slot was taken"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_hundred_thousand_distinct_keys_leave_the_map_bounded() {
-        let pacer = Pacer::new(80.0);
-        let far = Instant::now() + Duration::from_secs(60);
-        for i in 0..100_000 {
-            pacer.reserve(&format!("{i}"), far).unwrap();
-            assert!(pacer.keys() <= MAX_KEYS);
-            if i % 1000 == 0 {
-                tokio::time::advance(Duration::from_millis(3)).await;
+    /// This send's slot, `None` when its provider is not paced or the message names no
+    /// pacing key; refused (429, with when the next slot comes free) when it would come
+    /// after `latest`.
+    pub async fn reserve(
+        &self,
+        provider: &'static str,
+        key: Option<String>,
+        latest: Instant,
+    ) -> Result<Option<Reserved>, ApiError> {
+        let (true, Some(key)) = (self.limits.contains_key(provider), key) else {
+            return Ok(None);
+        };
+        let pace = pace_id(provider, &key);
+        if !self.alone() {
+            let patience = (Instant::now() + SHARED_PATIENCE).min(latest.max(Instant::now()));
+            let taken = tokio::time::timeout_at(patience, self.shared.take(provider, pace, latest))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Refusal::Unavailable(crate::infra::records::StoreError {
+                        operation: "UpdateItem",
+                        reason: "did not answer in time".into(),
+                    }))
+                });
+            match taken {
+                Ok(slot) => {
+                    self.answered();
+                    return Ok(Some(Reserved {
+                        slot,
+                        shared: true,
+                        fell_back: false,
+                    }));
+                }
+                Err(Refusal::NoSlotInTime(wait)) => {
+                    self.answered();
+                    return Err(no_slot(provider, wait));
+                }
+                Err(Refusal::Unavailable(error)) => self.pace_alone(&error.to_string()),
             }
         }
-        assert!(pacer.keys() <= MAX_KEYS);
+        match self.local.take(provider, pace, latest).await {
+            Ok(slot) => Ok(Some(Reserved {
+                slot,
+                shared: false,
+                fell_back: true,
+            })),
+            Err(Refusal::NoSlotInTime(wait)) => Err(no_slot(provider, wait)),
+            // The instance's own pacers fail only when a test tells them to.
+            Err(Refusal::Unavailable(_)) => Ok(None),
+        }
     }
+
+    /// The send will not happen: its slot serves a later one where it can.
+    pub fn give_back(&self, reserved: &Reserved) {
+        match reserved.shared {
+            true => self.shared.give_back(&reserved.slot),
+            false => self.local.give_back(&reserved.slot),
+        }
+    }
+
+    /// Whether the instance paces alone now, after a failure of the table.
+    fn alone(&self) -> bool {
+        let spell = self.spell.lock().unwrap_or_else(|p| p.into_inner());
+        spell.until.is_some_and(|until| until > Instant::now())
+    }
+
+    fn pace_alone(&self, reason: &str) {
+        let mut spell = self.spell.lock().unwrap_or_else(|p| p.into_inner());
+        if !spell.failing {
+            tracing::warn!(
+                error = reason,
+                "the rate-limit table failed: this instance paces its sends alone until it answers again (RateLimitFallback)"
+            );
+        }
+        *spell = Spell {
+            until: Some(Instant::now() + FALLBACK_SPELL),
+            failing: true,
+        };
+    }
+
+    fn answered(&self) {
+        let mut spell = self.spell.lock().unwrap_or_else(|p| p.into_inner());
+        if spell.failing {
+            tracing::info!(
+                "the rate-limit table answers again: sends are paced by all instances together"
+            );
+        }
+        *spell = Spell::default();
+    }
+}
+
+fn no_slot(provider: &str, wait: Duration) -> ApiError {
+    ApiError::new(
+        Code::RateLimited,
+        "the send could not be paced within the time left; nothing was sent",
+    )
+    .with_provider(provider)
+    .with_retry_after(Some(wait))
 }

@@ -22,17 +22,30 @@ pub(super) enum Decision {
     Release,
 }
 
-/// The answer of a keyed send, and what becomes of its record.
+/// How long stored outcomes are kept.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Ttls {
+    /// A success (`IDEMPOTENCY_TTL_SECONDS`).
+    pub ttl: Duration,
+    /// A maybe-sent outcome (`IDEMPOTENCY_UNKNOWN_TTL_SECONDS`).
+    pub unknown_ttl: Duration,
+}
+
+/// The answer of a send, and what becomes of its key's record. A send without a record
+/// (`keyed` false: no table or no key) keeps its answer as it is: at least once.
 pub(super) fn settle(
     result: Result<Sent, ApiError>,
-    ttl: Duration,
-    unknown_ttl: Duration,
+    keyed: bool,
+    ttls: Ttls,
 ) -> (Result<Sent, ApiError>, Decision) {
     match result {
-        Ok(sent) => (Ok(sent), Decision::Store { ttl }),
+        _ if !keyed => (result, Decision::Release),
+        Ok(sent) => (Ok(sent), Decision::Store { ttl: ttls.ttl }),
         Err(error) if error.maybe_sent => (
             Err(error.into_delivery_unknown()),
-            Decision::Store { ttl: unknown_ttl },
+            Decision::Store {
+                ttl: ttls.unknown_ttl,
+            },
         ),
         Err(error) => (Err(error), Decision::Release),
     }
@@ -43,8 +56,11 @@ mod tests {
     use super::*;
     use crate::error::Code;
 
-    const TTL: Duration = Duration::from_secs(86_400);
-    const UNKNOWN: Duration = Duration::from_secs(1_814_400);
+    const TTLS: Ttls = Ttls {
+        ttl: Duration::from_secs(86_400),
+        unknown_ttl: Duration::from_secs(1_814_400),
+    };
+    const UNKNOWN: Duration = TTLS.unknown_ttl;
 
     fn refusal(code: Code) -> ApiError {
         let mut error = ApiError::new(code, "refused").with_provider("autocalls");
@@ -55,7 +71,7 @@ mod tests {
     #[test]
     fn a_maybe_sent_failure_is_delivery_unknown_kept_as_long_as_unknowns_are() {
         let timeout = ApiError::new(Code::ProviderTimeout, "late").maybe_sent();
-        let (result, decision) = settle(Err(timeout), TTL, UNKNOWN);
+        let (result, decision) = settle(Err(timeout), true, TTLS);
         let error = result.unwrap_err();
         assert_eq!(
             (error.code, error.is_retryable()),
@@ -77,9 +93,21 @@ mod tests {
             Code::SecretUnavailable,
             Code::ProviderUnavailable,
         ] {
-            let (result, decision) = settle(Err(refusal(code)), TTL, UNKNOWN);
+            let (result, decision) = settle(Err(refusal(code)), true, TTLS);
             assert_eq!(result.unwrap_err().code, code);
             assert_eq!(decision, Decision::Release, "{code}");
         }
+    }
+
+    #[test]
+    fn without_a_record_a_maybe_sent_failure_stays_as_it_is_and_retryable() {
+        let timeout = ApiError::new(Code::ProviderTimeout, "late").maybe_sent();
+        let (result, decision) = settle(Err(timeout), false, TTLS);
+        let error = result.unwrap_err();
+        assert_eq!(
+            (error.code, error.is_retryable()),
+            (Code::ProviderTimeout, true)
+        );
+        assert_eq!(decision, Decision::Release);
     }
 }

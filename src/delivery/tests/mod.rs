@@ -62,8 +62,11 @@ fn harness(with_table: bool) -> Harness {
     let store = Arc::new(MemoryStatuses::default());
     let tracker = StatusTracker::new(
         Arc::new(secrets),
-        with_table.then(|| store.clone() as Arc<dyn StatusStore>),
-        Some(bus.clone()),
+        match with_table {
+            true => store.clone() as Arc<dyn StatusStore>,
+            false => Arc::new(crate::infra::statuses::NoStatuses),
+        },
+        bus.clone(),
         Duration::from_secs(2_592_000),
     );
     Harness {

@@ -165,18 +165,8 @@ mod tests {
         let config =
             crate::Config::from_lookup(|k| (k == "PROVIDER_SECRET_ID").then(|| "s".into()))
                 .unwrap();
-        let app = App::with_parts(
-            config,
-            MetricsSink::Buffer(Arc::default()),
-            Arc::new(Fixed::default()),
-            None,
-            crate::delivery::StatusTracker::new(
-                Arc::new(Fixed::default()),
-                None,
-                None,
-                Duration::from_secs(60),
-            ),
-        );
+        let seams = crate::Seams::bare(&config, Arc::new(Fixed::default()));
+        let app = App::with_parts(config, MetricsSink::Buffer(Arc::default()), seams);
         let mut context = ApiGatewayV2httpRequestContext::default();
         context.stage = stage.map(str::to_string);
         let request = lambda_http::http::Request::builder()

@@ -10,6 +10,11 @@ pub const DETAIL_TYPE: &str = "WhatsApp message status";
 pub const MAX_ENTRIES: usize = 10;
 
 pub trait EventBus: Send + Sync {
+    /// Whether there is a bus: `false` for the stand-in of a deployment without
+    /// `STATUS_EVENT_BUS`, which receives no webhook.
+    fn exists(&self) -> bool {
+        true
+    }
     /// Puts each detail (JSON text) as one event; for each, whether it was put.
     fn put<'a>(&'a self, details: &'a [String]) -> StoreResult<'a, Vec<bool>>;
 }

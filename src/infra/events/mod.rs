@@ -4,7 +4,9 @@
 mod bus;
 mod eventbridge;
 mod memory;
+mod none;
 
 pub use bus::{EventBus, DETAIL_TYPE, MAX_ENTRIES, SOURCE};
 pub use eventbridge::EventBridgeBus;
 pub use memory::MemoryBus;
+pub use none::NoBus;

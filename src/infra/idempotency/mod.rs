@@ -6,9 +6,11 @@
 
 mod dynamodb;
 mod memory;
+mod none;
 mod store;
 
 pub use crate::infra::records::{StoreError, StoreResult};
 pub use dynamodb::Dynamo;
 pub use memory::{Memory, Operation};
+pub use none::NoRecords;
 pub use store::{Change, IdempotencyStore, Record, State, VERSION};

@@ -66,6 +66,11 @@ pub struct Change {
 
 /// Conditional reads and writes of idempotency records.
 pub trait IdempotencyStore: Send + Sync {
+    /// Whether records are kept at all: `false` for the stand-in of a deployment without
+    /// `IDEMPOTENCY_TABLE`, whose keys are accepted and ignored.
+    fn keeps(&self) -> bool {
+        true
+    }
     /// Writes `record` unless a live record (one whose `expires_at` is not before `now`)
     /// holds its id; `true` when written.
     fn put_new<'a>(&'a self, record: &'a Record, now: u64) -> StoreResult<'a, bool>;

@@ -4,8 +4,10 @@
 
 mod dynamodb;
 mod memory;
+mod none;
 mod store;
 
 pub use dynamodb::DynamoStatuses;
 pub use memory::MemoryStatuses;
+pub use none::NoStatuses;
 pub use store::{timeout, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};

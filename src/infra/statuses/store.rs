@@ -78,6 +78,11 @@ pub fn record_id(provider: &str, message_id: &str) -> String {
 }
 
 pub trait StatusStore: Send + Sync {
+    /// Whether records are kept at all: `false` for the stand-in of a deployment without
+    /// `STATUS_TABLE` (every verified status is then published, and the status route is 404).
+    fn keeps(&self) -> bool {
+        true
+    }
     /// Stores a sent message's record (a status that came first keeps its history).
     fn record_sent<'a>(&'a self, record: &'a SentRecord, expires_at: u64) -> StoreResult<'a, ()>;
     /// Moves the message forward with `status`, if it does: `sent` < `delivered` < `read`,

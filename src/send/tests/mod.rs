@@ -53,13 +53,11 @@ async fn harness_with(vars: &[(&str, &str)], fingerprint_key: bool) -> Harness {
         fingerprint_key: fingerprint_key.then(|| FingerprintKey::new(FINGERPRINT_KEY).unwrap()),
     });
     let store = Arc::new(Memory::default());
-    let app = App::with_parts(
-        config,
-        MetricsSink::Buffer(Arc::default()),
-        secrets.clone(),
-        Some(store.clone() as Arc<dyn IdempotencyStore>),
-        crate::delivery::StatusTracker::new(secrets, None, None, Duration::from_secs(60)),
-    );
+    let seams = crate::Seams {
+        records: store.clone() as Arc<dyn IdempotencyStore>,
+        ..crate::Seams::bare(&config, secrets)
+    };
+    let app = App::with_parts(config, MetricsSink::Buffer(Arc::default()), seams);
     Harness {
         app,
         store,
