@@ -40,6 +40,7 @@ struct Spell {
 /// A slot reserved for a send, and where it came from.
 pub(super) struct Reserved {
     pub slot: Slot,
+    provider: &'static str,
     shared: bool,
     /// The shared limit could not be asked: the instance paced this send alone.
     pub fell_back: bool,
@@ -67,7 +68,23 @@ impl Pacing {
         let (true, Some(key)) = (self.limits.contains_key(provider), key) else {
             return Ok(None);
         };
-        let pace = pace_id(provider, &key);
+        self.take(provider, pace_id(provider, &key), latest)
+            .await
+            .map(Some)
+    }
+
+    /// Another slot for a send that woke too late for its own (`Slot::missed`): its own is
+    /// not used, so that no second holds one more send than the limit.
+    pub async fn again(&self, missed: &Reserved, latest: Instant) -> Result<Reserved, ApiError> {
+        self.take(missed.provider, missed.slot.pace, latest).await
+    }
+
+    async fn take(
+        &self,
+        provider: &'static str,
+        pace: [u8; 32],
+        latest: Instant,
+    ) -> Result<Reserved, ApiError> {
         if !self.alone() {
             let patience = (Instant::now() + SHARED_PATIENCE).min(latest.max(Instant::now()));
             let taken = tokio::time::timeout_at(patience, self.shared.take(provider, pace, latest))
@@ -81,11 +98,12 @@ impl Pacing {
             match taken {
                 Ok(slot) => {
                     self.answered();
-                    return Ok(Some(Reserved {
+                    return Ok(Reserved {
                         slot,
+                        provider,
                         shared: true,
                         fell_back: false,
-                    }));
+                    });
                 }
                 Err(Refusal::NoSlotInTime(wait)) => {
                     self.answered();
@@ -95,14 +113,21 @@ impl Pacing {
             }
         }
         match self.local.take(provider, pace, latest).await {
-            Ok(slot) => Ok(Some(Reserved {
+            Ok(slot) => Ok(Reserved {
                 slot,
+                provider,
                 shared: false,
                 fell_back: true,
-            })),
+            }),
             Err(Refusal::NoSlotInTime(wait)) => Err(no_slot(provider, wait)),
-            // The instance's own pacers fail only when a test tells them to.
-            Err(Refusal::Unavailable(_)) => Ok(None),
+            // The instance's own pacers fail only when a test tells them to: then the send
+            // goes at once.
+            Err(Refusal::Unavailable(_)) => Ok(Reserved {
+                slot: Slot::now(pace),
+                provider,
+                shared: false,
+                fell_back: true,
+            }),
         }
     }
 

@@ -262,12 +262,18 @@ impl Sender {
     async fn attempt(
         &self,
         request: &SendRequest,
-        prepared: Prepared,
+        mut prepared: Prepared,
         ticket: &mut Ticket,
         budget: Budget,
         report: &mut Report,
     ) -> Result<Attempted, ApiError> {
-        let waited = prepared.wait().await;
+        let mut waited = prepared.wait().await;
+        if let Some(missed) = prepared.slot.take_if(|reserved| reserved.slot.missed()) {
+            // Woken too late for its slot (a process not scheduled in time): another one.
+            let again = self.pacing.again(&missed, budget.latest_start()).await?;
+            prepared.slot = Some(again);
+            waited += prepared.wait().await;
+        }
         if prepared.slot.is_some() {
             report.rate_limit_wait = Some(report.rate_limit_wait.unwrap_or_default() + waited);
         }

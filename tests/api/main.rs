@@ -18,6 +18,7 @@ mod openapi;
 mod phone_oracle;
 mod providers;
 mod secrets;
+mod shared_limit;
 mod simulator;
 mod startup;
 mod statuses;

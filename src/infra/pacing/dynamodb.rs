@@ -7,8 +7,10 @@
 //! - while the limit has a backlog (`next_us` not before now), the block is appended to it
 //!   (`SET next_us = next_us + :span`), on the condition that its last slot comes before the
 //!   send's latest start: no read first, and no conflict between instances, however many;
-//! - when it has none, the block starts now (`SET next_us = :end`, on the condition that
-//!   `next_us` is past), so that an idle limit never hands out a burst of past slots.
+//! - when it has none, the block starts now, or rather when the write will have answered
+//!   (the instance's last write time later), so that its first slot is not already late
+//!   (`SET next_us = :end`, on the condition that `next_us` is past): an idle limit never
+//!   hands out a burst of past slots.
 //!
 //! A condition that fails answers the item as it is (`ReturnValuesOnConditionCheckFailure`),
 //! which says which form to try next or how long until the next free slot (`Retry-After`).
@@ -16,7 +18,7 @@
 //! sends. The item is named by a digest of the provider and its pacing key, and expires by
 //! TTL minutes after its last slot.
 
-use super::limiter::{Limits, RateLimiter, Refusal, Slot, Taken};
+use super::limiter::{Limits, RateLimiter, Refusal, Slot, Taken, LATE_ALLOWANCE};
 use crate::infra::aws::Aws;
 use crate::infra::dynamo::{failed, n, number, Item, Table};
 use crate::infra::epoch_us;
@@ -31,11 +33,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Shared slots are spaced this much wider than `1 / rate`, so that the jitter between a
-/// slot and its request's arrival at the provider (timers, scheduling, the network, clocks
-/// of different instances) cannot squeeze one more send into a one-second window: 50 ms in
-/// every second. The most a queue can reach is then 1 / 1.05 of the limit (95%).
-pub const SHARED_SPACING_MARGIN: f64 = 1.05;
+/// Shared slots are spaced as the instance's own are (`SPACING_MARGIN`, 8% wider than
+/// `1 / rate`), so that the jitter between a slot and its request's arrival at the provider
+/// (timers, scheduling, the network, the clocks of different instances) cannot squeeze one
+/// more send into a one-second window: 80 ms in every second. The most a queue can reach is
+/// then 1 / 1.08 of the limit (92.6%).
+use super::memory::SPACING_MARGIN;
 
 /// How long a limit's item outlives its last slot before DynamoDB's TTL removes it.
 const ITEM_LIFETIME: Duration = Duration::from_secs(300);
@@ -60,6 +63,9 @@ struct Pool {
     slots: Mutex<VecDeque<u64>>,
     /// The item's `next_us` as last seen, to choose the form of the next write.
     next_us: AtomicU64,
+    /// How long the last write took, in microseconds: how far ahead an idle limit's block
+    /// starts.
+    write_us: AtomicU64,
     /// One write at a time per limit: sends that arrive meanwhile wait for it and are
     /// served by its block or by the next.
     writing: tokio::sync::Mutex<()>,
@@ -90,22 +96,33 @@ impl SharedLimit {
     async fn take_slot(&self, spacing: u64, pace: [u8; 32], latest: Instant) -> Taken {
         let pool = self.pool(pace);
         pool.waiting.fetch_add(1, Ordering::SeqCst);
-        let writing = pool.writing.lock().await;
+        let _writing = pool.writing.lock().await;
         pool.waiting.fetch_sub(1, Ordering::SeqCst);
-        let now = epoch_us();
-        let latest_us = now + latest.saturating_duration_since(Instant::now()).as_micros() as u64;
-        if let Some(at) = pool.pop(now, latest_us) {
-            return Ok(slot(pace, at));
+        let allowance = LATE_ALLOWANCE.as_micros() as u64;
+        for writes in 0..=WRITES_PER_BLOCK {
+            let now = epoch_us();
+            let latest_us =
+                now + latest.saturating_duration_since(Instant::now()).as_micros() as u64;
+            if let Some(at) = pool.pop(now.saturating_sub(allowance), latest_us) {
+                return Ok(slot(pace, at));
+            }
+            if writes == WRITES_PER_BLOCK {
+                break;
+            }
+            // One slot for this send and one for each send of the instance waiting behind it.
+            let wanted = 1 + pool.waiting.load(Ordering::SeqCst) as u64;
+            let block = self
+                .write(&pool, pace, spacing, wanted, now, latest_us)
+                .await?;
+            // A write slow enough to leave its first slot behind (an idle limit's block
+            // starts when the write is sent) is served by the block's next slots, or by the
+            // next write: a slot is never used late.
+            pool.extend((0..block.count).map(|i| block.start + i * spacing));
         }
-        // One slot for this send and one for each send of the instance waiting behind it.
-        let wanted = 1 + pool.waiting.load(Ordering::SeqCst) as u64;
-        let block = self
-            .write(&pool, pace, spacing, wanted, now, latest_us)
-            .await?;
-        drop(writing);
-        let first = block.start;
-        pool.extend((1..block.count).map(|i| first + i * spacing));
-        Ok(slot(pace, first))
+        Err(Refusal::Unavailable(StoreError {
+            operation: "UpdateItem",
+            reason: "answered too late for its slots to be used".into(),
+        }))
     }
 
     /// Takes up to `wanted` consecutive slots from the table, none after `latest_us`.
@@ -121,8 +138,12 @@ impl SharedLimit {
         let id = hex::encode(pace);
         let mut next = pool.next_us.load(Ordering::SeqCst);
         for _ in 0..WRITES_PER_BLOCK {
+            let lead = pool
+                .write_us
+                .load(Ordering::SeqCst)
+                .min(LATE_ALLOWANCE.as_micros() as u64);
             let backlog = next >= now;
-            let start = next.max(now);
+            let start = if backlog { next } else { now + lead };
             // How many slots fit between the block's start and the latest start.
             let fit = match latest_us.checked_sub(start) {
                 Some(room) => room / spacing + 1,
@@ -150,9 +171,13 @@ impl SharedLimit {
                 false => update
                     .update_expression("SET next_us = :end, expires_at = :exp")
                     .condition_expression("attribute_not_exists(next_us) OR next_us < :now")
-                    .expression_attribute_values(":end", n(now + span)),
+                    .expression_attribute_values(":end", n(start + span)),
             };
-            match update.send().await {
+            let sent = Instant::now();
+            let answer = update.send().await;
+            pool.write_us
+                .store(sent.elapsed().as_micros() as u64, Ordering::SeqCst);
+            match answer {
                 Ok(output) => {
                     let end = output
                         .attributes()
@@ -257,8 +282,10 @@ fn unreadable() -> Refusal {
 
 /// A slot at epoch microseconds `at_us`, on this process's clock.
 fn slot(pace: [u8; 32], at_us: u64) -> Slot {
+    let (now, now_us) = (Instant::now(), epoch_us());
+    let past = Duration::from_micros(now_us.saturating_sub(at_us));
     Slot {
-        at: Instant::now() + wait(at_us, epoch_us()),
+        at: now.checked_sub(past).unwrap_or(now) + wait(at_us, now_us),
         pace,
         epoch_us: at_us,
     }
@@ -270,5 +297,5 @@ fn wait(at_us: u64, now_us: u64) -> Duration {
 
 /// Microseconds between two of a limit's slots.
 fn spacing_us(per_second: f64) -> u64 {
-    ((SHARED_SPACING_MARGIN * 1_000_000.0 / per_second) as u64).max(1)
+    ((SPACING_MARGIN * 1_000_000.0 / per_second) as u64).max(1)
 }

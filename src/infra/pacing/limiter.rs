@@ -13,12 +13,18 @@ use tokio::time::Instant;
 /// Each paced provider's limit, in sends per second (`<NAME>_MAX_RPS`).
 pub type Limits = HashMap<&'static str, f64>;
 
+/// How late a send may start on its slot. Slots are spaced 8% wider than the limit (80 ms in
+/// every second), so a send this late still cannot meet the sends of the next second, with
+/// as much again left for the way to the provider; one later (a slow write, a process that
+/// was not scheduled in time) takes another slot instead.
+pub const LATE_ALLOWANCE: Duration = Duration::from_millis(40);
+
 /// A reserved slot: when its send may start.
 #[derive(Clone, Debug)]
 pub struct Slot {
     pub at: Instant,
     /// The limit's id (`pace_id`).
-    pub(super) pace: [u8; 32],
+    pub pace: [u8; 32],
     /// The slot's time in epoch microseconds, where the limiter counts in them.
     pub(super) epoch_us: u64,
 }
@@ -27,6 +33,20 @@ impl Slot {
     /// Waits until the slot.
     pub async fn wait(&self) {
         tokio::time::sleep_until(self.at).await;
+    }
+
+    /// A slot of `pace` at once, for a limit that is not kept.
+    pub fn now(pace: [u8; 32]) -> Slot {
+        Slot {
+            at: Instant::now(),
+            pace,
+            epoch_us: 0,
+        }
+    }
+
+    /// Whether it is too late to start a send on this slot (`LATE_ALLOWANCE`).
+    pub fn missed(&self) -> bool {
+        Instant::now() > self.at + LATE_ALLOWANCE
     }
 }
 

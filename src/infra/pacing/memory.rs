@@ -71,11 +71,7 @@ impl RateLimiter for Pacers {
             })),
             Some(pacer) => pacer.reserve(pace, latest),
             // Not paced: every slot is now.
-            None => Ok(Slot {
-                at: Instant::now(),
-                pace,
-                epoch_us: 0,
-            }),
+            None => Ok(Slot::now(pace)),
         };
         Box::pin(std::future::ready(taken))
     }

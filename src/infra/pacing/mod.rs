@@ -8,5 +8,5 @@ mod limiter;
 mod memory;
 
 pub use dynamodb::SharedLimit;
-pub use limiter::{pace_id, Limits, RateLimiter, Refusal, Slot, Taken};
+pub use limiter::{pace_id, Limits, RateLimiter, Refusal, Slot, Taken, LATE_ALLOWANCE};
 pub use memory::{Pacer, Pacers, MAX_KEYS, SPACING_MARGIN};

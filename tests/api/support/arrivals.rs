@@ -10,15 +10,32 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 /// A provider stub that records each request's arrival, answers after `delay`, and
 /// enforces a per-second limit the way a real provider would (429 past it).
 #[derive(Clone, Default)]
-pub struct Arrivals(Arc<Mutex<Vec<(Instant, Value)>>>);
+pub struct Arrivals(Arc<Mutex<Vec<(Instant, Value)>>>, Arc<Mutex<usize>>);
 
 impl Arrivals {
+    /// Answers `success` after `delay`; past `per_second` requests in any one-second window,
+    /// autocalls' 429.
     pub async fn serve(
         &self,
         server: &MockServer,
         success: Value,
         delay: Duration,
         per_second: Option<usize>,
+    ) {
+        let throttled = ResponseTemplate::new(429)
+            .set_body_json(json!({"success": false, "error": "Too many requests"}));
+        self.enforce(server, success, delay, per_second.map(|n| (n, throttled)))
+            .await
+    }
+
+    /// Answers `success` after `delay`; past `limit.0` requests in any one-second window
+    /// (counting every request, refused ones too, as a strict provider does), `limit.1`.
+    pub async fn enforce(
+        &self,
+        server: &MockServer,
+        success: Value,
+        delay: Duration,
+        limit: Option<(usize, ResponseTemplate)>,
     ) {
         let arrivals = self.clone();
         let responder = move |request: &Request| {
@@ -30,9 +47,9 @@ impl Arrivals {
                 .iter()
                 .filter(|(t, _)| now.duration_since(*t) < Duration::from_secs(1))
                 .count();
-            if per_second.is_some_and(|limit| in_last_second > limit) {
-                return ResponseTemplate::new(429)
-                    .set_body_json(json!({"success": false, "error": "Too many requests"}));
+            if let Some((_, throttled)) = limit.as_ref().filter(|(n, _)| in_last_second > *n) {
+                *arrivals.1.lock().unwrap() += 1;
+                return throttled.clone();
             }
             ResponseTemplate::new(200)
                 .set_body_json(success.clone())
@@ -42,6 +59,11 @@ impl Arrivals {
             .respond_with(responder)
             .mount(server)
             .await;
+    }
+
+    /// How many requests were answered as throttled.
+    pub fn throttled(&self) -> usize {
+        *self.1.lock().unwrap()
     }
 
     pub fn bodies(&self) -> Vec<Value> {
