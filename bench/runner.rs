@@ -5,7 +5,7 @@
 //! beside the floor's. Times are this machine's, not Lambda's: read the ratios.
 //!
 //!     bench [--function PATH] [--floor PATH] [--arm64 PATH] [--runs N] [--sends N]
-//!           [--paced-sends N] [--only keyed|webhooks]
+//!           [--paced-sends N] [--only keyed|webhooks|scale]
 //!     bench --compare BEFORE [--function AFTER] [--rounds N] [--runs N] [--sends N]
 //!
 //! `--compare` measures two binaries of wa-dispatch alternately instead, in each of
@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
+mod scale;
 mod webhooks;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -40,7 +41,7 @@ const STATUS_BUS: &str = "wa-dispatch-bench-status-bus";
 /// The fingerprint key the keyed runs' secret holds (`"wa-dispatch": {"fingerprint_key"}`).
 const FINGERPRINT_KEY: &str = "bench-fingerprint-key-0123456789abcdef0123456789";
 /// How much wider than `1 / rate` the function spaces a paced provider's slots
-/// (src/send/pacing.rs, `SPACING_MARGIN`).
+/// (src/infra/pacing/memory.rs, `SPACING_MARGIN`).
 const SPACING_MARGIN: f64 = 1.08;
 
 /// When the runtime handed an event over, when the answer came back, and the answer.
@@ -400,6 +401,9 @@ fn dynamo(world: &World, op: &str, body: &[u8]) -> (u16, Value, Option<String>) 
     };
     if request["TableName"] == STATUS_TABLE {
         return webhooks::status_table(op, &request);
+    }
+    if request["TableName"] == scale::RATE_TABLE {
+        return scale::rate_table(op, &request);
     }
     let condition = request["ConditionExpression"].as_str();
     let key_of = |item: &Value| item["id"]["S"].as_str().map(str::to_string);
@@ -1298,6 +1302,10 @@ async fn main() {
         return;
     }
 
+    if args.get("only").map(String::as_str) == Some("scale") {
+        scale::table(&function).await;
+        return;
+    }
     if args.get("only").map(String::as_str) == Some("webhooks") {
         webhooks::table(&function, &floor, runs, sends).await;
         return;
@@ -1400,6 +1408,7 @@ async fn main() {
 
     keyed_table(&keyed_ours, &at_once, &paced, &warm_ours.single, sends);
     webhooks::table(&function, &floor, runs, sends).await;
+    scale::table(&function).await;
 
     println!();
     println!(

@@ -7,10 +7,10 @@
 //! - while the limit has a backlog (`next_us` not before now), the block is appended to it
 //!   (`SET next_us = next_us + :span`), on the condition that its last slot comes before the
 //!   send's latest start: no read first, and no conflict between instances, however many;
-//! - when it has none, the block starts now, or rather when the write will have answered
-//!   (the instance's last write time later), so that its first slot is not already late
-//!   (`SET next_us = :end`, on the condition that `next_us` is past): an idle limit never
-//!   hands out a burst of past slots.
+//! - when it has none, the block starts now (or, where writes are slow, when the write will
+//!   have answered, so that its first slot is not already late), on the condition that
+//!   `next_us` is past (`SET next_us = :end`): an idle limit never hands out a burst of past
+//!   slots.
 //!
 //! A condition that fails answers the item as it is (`ReturnValuesOnConditionCheckFailure`),
 //! which says which form to try next or how long until the next free slot (`Retry-After`).
@@ -138,10 +138,13 @@ impl SharedLimit {
         let id = hex::encode(pace);
         let mut next = pool.next_us.load(Ordering::SeqCst);
         for _ in 0..WRITES_PER_BLOCK {
-            let lead = pool
-                .write_us
-                .load(Ordering::SeqCst)
-                .min(LATE_ALLOWANCE.as_micros() as u64);
+            // Ahead by the last write's time only where writes are slow enough to matter
+            // (over half the allowance); DynamoDB's few milliseconds are not waited for.
+            let allowance = LATE_ALLOWANCE.as_micros() as u64;
+            let lead = match pool.write_us.load(Ordering::SeqCst) {
+                slow if slow > allowance / 2 => slow.min(allowance),
+                _ => 0,
+            };
             let backlog = next >= now;
             let start = if backlog { next } else { now + lead };
             // How many slots fit between the block's start and the latest start.
