@@ -11,7 +11,8 @@ cfn-lint brings), so that the deployment facts of contract section 13 cannot dri
   rule matches this account and the send source, the bus and queue policies name only the
   configured producer principals and deny other accounts (the queue also non-TLS);
 - the data key (DataKmsKeyArn), when set, encrypts every dead-letter queue, SendQueue and
-  every log group; the reserved concurrency, the environment, the fingerprint secret, the
+  every log group; the shared rate limit (on the idempotency table, the limits' defaults one
+  number per provider account), the reserved concurrency, the environment, the fingerprint secret, the
   status table, bus and outputs, and the alarms (none says to redrive dead letters as they
   are) are wired; docs/deploy.md names every parameter, variable, resource, alarm and output;
 - the template is cfn-lint clean with the Managed Instances mode on as well as off.
@@ -67,7 +68,12 @@ ENVIRONMENT = {
     "STATUS_EVENT_BUS": {"Fn::If": ["CreateStatusEventBus", {"Ref": "StatusEventBus"}, {"Ref": "StatusEventBusName"}]},
     "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
     "PROVIDER_SECRET_ID": {"Ref": "ProviderSecretArn"},
+    "RATE_LIMIT_TABLE": {"Fn::If": ["UseSharedRateLimit", {"Ref": "IdempotencyTable"}, {"Ref": "AWS::NoValue"}]},
+    "AUTOCALLS_MAX_RPS": {"Ref": "AutocallsMaxRps"},
+    "META_MAX_RPS": {"Ref": "MetaMaxRps"},
 }
+# Each provider's limit as one number per provider account, shared by every instance.
+RATE_DEFAULTS = {"SharedRateLimit": "true", "AutocallsMaxRps": 5, "MetaMaxRps": 80}
 WEBHOOK_PATH = "/v1/webhooks/{provider}"
 UNAUTHORIZED = {("GET", WEBHOOK_PATH), ("POST", WEBHOOK_PATH)}
 AUTHORIZED_PROBES = [
@@ -415,6 +421,12 @@ class Checker:
             variables = self.props(function).get("Environment", {}).get("Variables", {})
             for key, value in ENVIRONMENT.items():
                 self.check(variables.get(key) == value, f"{function}: {key} is {variables.get(key)!r}, expected {value!r}")
+        parameters = self.template.get("Parameters", {})
+        for name, default in RATE_DEFAULTS.items():
+            self.check(parameters.get(name, {}).get("Default") == default,
+                       f"parameter {name}: default is not {default!r}")
+        self.check(conditions.get("UseSharedRateLimit") == {"Fn::Equals": [{"Ref": "SharedRateLimit"}, "true"]},
+                   "condition UseSharedRateLimit is not SharedRateLimit true")
         secret = self.resources.get("FingerprintSecret", {})
         generate = secret.get("Properties", {}).get("GenerateSecretString", {})
         self.check(secret.get("Type") == "AWS::SecretsManager::Secret" and generate.get("PasswordLength", 0) >= 32

@@ -1,4 +1,5 @@
-//! The rules under a second fault: the store refusing a write, a function that died.
+//! The rules under a second fault: the store refusing a write, a function that died, the
+//! shared rate limit failing.
 
 use super::*;
 
@@ -124,4 +125,28 @@ async fn a_claim_refused_after_its_record_landed_frees_the_key() {
     );
     assert!(h.send("k").await.result.is_ok());
     assert_eq!(h.sent().await, 1);
+}
+
+#[tokio::test]
+async fn a_rate_limit_that_fails_leaves_the_instance_pacing_alone_and_every_send_goes() {
+    // echo is paced at 5/s here: the instance's own pacer spaces the sends.
+    let h = harness_with(&[("ECHO_MAX_RPS", "5")], true).await;
+    h.answers(ok()).await;
+    h.limiter.fail(1);
+    let started = tokio::time::Instant::now();
+    let mut outcomes = vec![];
+    for n in 0..3 {
+        outcomes.push(h.send(&format!("paced-{n}")).await);
+    }
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "no send refused");
+    assert!(
+        outcomes.iter().all(|o| o.report.rate_limit_fallback),
+        "each counted as RateLimitFallback while the instance paces alone"
+    );
+    assert_eq!(h.sent().await, 3);
+    assert!(
+        started.elapsed()
+            >= Duration::from_secs_f64(2.0 * crate::infra::pacing::SPACING_MARGIN / 5.0),
+        "paced at 5/s by the instance alone"
+    );
 }

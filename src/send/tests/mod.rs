@@ -23,6 +23,8 @@ const FINGERPRINT_KEY: &str = "a-fingerprint-key-of-at-least-32-characters";
 struct Harness {
     app: App,
     store: Arc<Memory>,
+    /// The limit every send takes its slot from, as a shared table would keep it.
+    limiter: Arc<crate::infra::pacing::Pacers>,
     provider: MockServer,
 }
 
@@ -53,14 +55,17 @@ async fn harness_with(vars: &[(&str, &str)], fingerprint_key: bool) -> Harness {
         fingerprint_key: fingerprint_key.then(|| FingerprintKey::new(FINGERPRINT_KEY).unwrap()),
     });
     let store = Arc::new(Memory::default());
+    let limiter = Arc::new(crate::infra::pacing::Pacers::new(&config.limits()));
     let seams = crate::Seams {
         records: store.clone() as Arc<dyn IdempotencyStore>,
+        limiter: limiter.clone(),
         ..crate::Seams::bare(&config, secrets)
     };
     let app = App::with_parts(config, MetricsSink::Buffer(Arc::default()), seams);
     Harness {
         app,
         store,
+        limiter,
         provider,
     }
 }
