@@ -377,8 +377,10 @@ impl Sender {
             .as_ref()
             .is_err_and(|e| e.code == Code::DeliveryUnknown);
         let outcome = outcome::answer(result.map(Answer::Sent), invocation, report);
-        let kept = (outcome.http_status(), outcome.stored_document().to_string());
-        Box::pin(self.keys().finish(ticket, decision, kept, budget)).await;
+        if ticket.held() {
+            let kept = (outcome.http_status(), outcome.stored_document().to_string());
+            Box::pin(self.keys().finish(ticket, decision, kept, budget)).await;
+        }
         if let Ok(Answer::Sent(sent)) = &outcome.result {
             let record = SentRecord {
                 provider: sent.provider.clone(),
