@@ -452,6 +452,9 @@ class Checker:
         for name, props in alarms.items():
             text = json.dumps(props.get("AlarmDescription", ""))
             self.check(not re.search(r"redrive[^.]*to SendQueue", text, re.I), f"{name}: tells on-call to redrive dead letters to SendQueue")
+        text = json.dumps(alarms.get("SendDeadLetterQueueAlarm", {}).get("AlarmDescription", ""))
+        self.check("new messageId" in text and "without its own idempotency_key" in text,
+                   "SendDeadLetterQueueAlarm: does not say that a redriven body without its own key is a new send")
         for name in DEAD_LETTER_ALARMS:
             text = json.dumps(alarms.get(name, {}).get("AlarmDescription", ""))
             self.check(all(word in text for word in ("DELIVERY_UNKNOWN", "DeliveryUnknown", "new idempotency key"))

@@ -330,3 +330,34 @@ async fn a_configuration_error_under_a_key_frees_it_once_the_operator_fixes_the_
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     assert!(!sent.replayed());
 }
+
+/// A dead letter redriven comes back with a new `messageId` (docs/guarantees.md, "Dead
+/// letters"): a body without a key of its own is then a new send, and only a body that
+/// carries its `idempotency_key` sends nothing again.
+#[tokio::test]
+async fn a_redriven_record_is_a_new_send_unless_its_body_carries_its_key() {
+    let (t, _) = app_with_table().await;
+    provider_answers(
+        &t,
+        ResponseTemplate::new(200).set_body_json(autocalls_success()),
+    )
+    .await;
+    let record = |message_id: &str, body: &serde_json::Value| {
+        let mut record = fixture("sqs-batch.json")["Records"][0].clone();
+        record["messageId"] = json!(message_id);
+        record["body"] = json!(body.to_string());
+        json!({ "Records": [record] })
+    };
+    let keyless = autocalls_request();
+    for message_id in ["first-delivery", "redriven-as-a-new-message"] {
+        let answer = t.invoke(record(message_id, &keyless)).await.unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]));
+    }
+    assert_eq!(sends(&t).await, 2, "a keyless body redriven is sent again");
+    let keyed_body = keyed("order-redrive");
+    for message_id in ["first-delivery-2", "redriven-as-a-new-message-2"] {
+        let answer = t.invoke(record(message_id, &keyed_body)).await.unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]));
+    }
+    assert_eq!(sends(&t).await, 3, "a body with its own key is sent once");
+}
