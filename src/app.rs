@@ -109,7 +109,13 @@ impl App {
             statuses,
             bus,
         } = seams;
-        let tracker = StatusTracker::new(secrets.clone(), statuses, bus, config.status_ttl);
+        let tracker = StatusTracker::new(
+            secrets.clone(),
+            statuses,
+            bus,
+            config.status_ttl,
+            config.webhook_max_age,
+        );
         let statuses = Arc::new(tracker);
         App {
             sender: Sender::new(&config, secrets, records, limiter, statuses.clone()),

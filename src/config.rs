@@ -63,6 +63,8 @@ pub struct Config {
     pub min_attempt: Duration,
     pub status_table: Option<StatusTable>,
     pub status_ttl: Duration,
+    /// `WEBHOOK_MAX_AGE_SECONDS`: a status older than this is neither stored nor published.
+    pub webhook_max_age: Duration,
     /// `STATUS_EVENT_BUS`: the bus (name or ARN) status events are put on.
     pub status_event_bus: Option<String>,
     /// `DIRECT_FAILURES`: whether a failed direct invocation is an answer or a function error.
@@ -210,6 +212,14 @@ impl Config {
                 31_536_000,
             )?),
             status_event_bus: var("STATUS_EVENT_BUS"),
+            // 8 days: Meta retries a webhook for 7.
+            webhook_max_age: Duration::from_secs(number(
+                &var,
+                "WEBHOOK_MAX_AGE_SECONDS",
+                691_200,
+                60,
+                315_360_000,
+            )?),
             idempotency_legacy_lookup: match var("IDEMPOTENCY_LEGACY_LOOKUP").as_deref() {
                 None | Some("true") => true,
                 Some("false") => false,

@@ -32,6 +32,8 @@ pub struct StatusTracker {
     /// The status bus (a stand-in without `STATUS_EVENT_BUS`: no webhook is received).
     bus: Arc<dyn EventBus>,
     pub(super) ttl: Duration,
+    /// A status older than this (by its own time) changes nothing (`WEBHOOK_MAX_AGE_SECONDS`).
+    max_age: Duration,
 }
 
 /// What a verified POST came to.
@@ -44,6 +46,8 @@ pub struct Received {
     pub unreadable: Vec<String>,
     /// Each status's word, for the `StatusReceived` metric.
     pub stages: Vec<&'static str>,
+    /// Statuses older than `WEBHOOK_MAX_AGE_SECONDS`: neither stored nor published.
+    pub stale: usize,
 }
 
 impl StatusTracker {
@@ -52,12 +56,14 @@ impl StatusTracker {
         store: Arc<dyn StatusStore>,
         bus: Arc<dyn EventBus>,
         ttl: Duration,
+        max_age: Duration,
     ) -> Self {
         StatusTracker {
             secrets,
             store,
             bus,
             ttl,
+            max_age,
         }
     }
 
@@ -115,11 +121,19 @@ impl StatusTracker {
             unreadable,
         } = webhook.notifications(request.body, &Redact::none());
         let received_at = epoch_ms();
+        let count = statuses.len();
+        // A status older than the provider's retries (a signed webhook replayed weeks later)
+        // changes nothing: its record may have expired, and it would start a new one.
+        let oldest = (received_at / 1000).saturating_sub(self.max_age.as_secs());
+        let (statuses, stale): (Vec<_>, Vec<_>) = statuses
+            .into_iter()
+            .partition(|s| s.occurred_at.is_none_or(|at| at >= oldest));
         let mut received = Received {
-            statuses: statuses.len(),
+            statuses: count,
             others,
             unreadable,
             stages: statuses.iter().map(|s| s.stage.as_str()).collect(),
+            stale: stale.len(),
             ..Received::default()
         };
         let name = provider.name();
@@ -138,8 +152,13 @@ impl StatusTracker {
                         until,
                     )
                     .await?;
-                received.duplicates = statuses.len() - moved.len();
-                moved
+                for _ in 0..moved.panicked {
+                    received
+                        .unreadable
+                        .push("handling the status panicked".into());
+                }
+                received.duplicates = statuses.len() - moved.publish.len() - moved.panicked;
+                moved.publish
             }
         };
         let details: Vec<String> = chosen

@@ -117,7 +117,14 @@ impl Phone {
 /// masked as every number we show: the country code and the last four digits when it
 /// reads as a number, else only the last four.
 pub fn mask_number(text: &str) -> String {
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    // No number has more than 15 digits (E.164): a longer text is bounded to its last 15,
+    // so that a webhook's 10 KB `recipient_id` masks to a short one.
+    let all: Vec<char> = text
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(100_000)
+        .collect();
+    let digits: String = all[all.len().saturating_sub(15)..].iter().collect();
     if let Ok(phone) = Phone::parse(&format!("+{digits}"), None) {
         return phone.masked();
     }
@@ -233,6 +240,7 @@ mod tests {
         assert_eq!(mask_number("+1 415 555 1234"), "+1******1234");
         assert_eq!(mask_number("12"), "+12");
         assert_eq!(mask_number("99912345678901"), "+**********8901");
+        assert_eq!(mask_number(&"7".repeat(10_000)).len(), 16, "bounded");
     }
 
     #[test]

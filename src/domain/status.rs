@@ -91,6 +91,9 @@ pub struct Status {
     pub occurred_at: Option<u64>,
     /// The recipient, masked (`+62*******7890`).
     pub to: Option<String>,
+    /// The recipient as Meta's business-scoped user id, when the status names it so (it is
+    /// not a phone number; bounded).
+    pub recipient_user_id: Option<String>,
     /// What the send carried to the provider for it (Meta's `biz_opaque_callback_data`).
     pub client_reference: Option<String>,
     pub error: Option<StatusError>,
@@ -115,6 +118,14 @@ impl Notifications {
             Ok(status) => self.statuses.push(status),
             Err(why) => self.unreadable.push(why.into()),
         }
+    }
+
+    /// A status read by `read`, whose panic is that status's alone: counted unreadable, and
+    /// the other statuses of the POST go on.
+    pub fn read(&mut self, read: impl FnOnce() -> Result<Status, &'static str>) {
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+            .unwrap_or(Err("reading the status panicked"));
+        self.add(read);
     }
 }
 

@@ -183,6 +183,8 @@ pub struct WebhookReport<'a> {
     pub duplicates: usize,
     pub others: usize,
     pub unreadable: usize,
+    /// Statuses older than `WEBHOOK_MAX_AGE_SECONDS`, neither stored nor published.
+    pub stale: usize,
 }
 
 /// The one log line of a webhook POST: never its body or its proof.
@@ -197,6 +199,7 @@ pub fn log_webhook(request_id: &str, report: &WebhookReport<'_>, latency: Durati
         duplicates = report.duplicates,
         others = report.others,
         unreadable = report.unreadable,
+        stale = report.stale,
         latency_ms = latency.as_millis() as u64,
         "webhook finished"
     );

@@ -25,7 +25,7 @@ use crate::error::{ApiError, Code};
 use crate::infra::idempotency::IdempotencyStore;
 use crate::infra::pacing::RateLimiter;
 use crate::infra::secrets::{Secret, Secrets};
-use crate::infra::statuses::SentRecord;
+use crate::infra::statuses::{sender_of, SentRecord};
 use crate::infra::telemetry::Report;
 use crate::providers::transport::{no_time_left, Transport, Window, MAX_RETRY_AFTER};
 use crate::providers::{self, Provider, Redact, Settings};
@@ -135,7 +135,7 @@ impl Sender {
         };
         let result =
             Box::pin(self.attempts(&request, first, &mut ticket, budget, &mut report)).await;
-        Box::pin(self.settle(&request, ticket, result, invocation, budget, report)).await
+        Box::pin(self.settle(&request, ticket, result, context, budget, report)).await
     }
 
     /// The checks that need no claim: a request that stops here answers with what it came to.
@@ -368,10 +368,11 @@ impl Sender {
         request: &SendRequest,
         ticket: Ticket,
         result: Result<Sent, ApiError>,
-        invocation: &Invocation,
+        context: &Context<'_>,
         budget: Budget,
         mut report: Report,
     ) -> Outcome {
+        let invocation = context.invocation;
         let (result, decision) = settlement::settle(result, ticket.held(), self.ttls());
         report.delivery_unknown = result
             .as_ref()
@@ -389,6 +390,7 @@ impl Sender {
                 client_reference: sent.client_reference.clone(),
                 request_id: invocation.request_id.clone(),
                 sent_at: crate::infra::epoch_secs(),
+                sender: sender_of(context.scope),
             };
             Box::pin(
                 self.statuses

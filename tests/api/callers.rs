@@ -13,21 +13,6 @@ use wiremock::{MockServer, ResponseTemplate};
 const ROLE_SESSION: &str = "arn:aws:sts::123456789012:assumed-role/orders-app/i-0abc";
 const OTHER_ROLE: &str = "arn:aws:sts::123456789012:assumed-role/billing-app/i-0def";
 
-/// An HTTP API v2 event signed by an IAM principal (as the HTTP API's IAM authorizer puts it).
-fn as_iam(mut event: Value, arn: &str) -> Value {
-    event["requestContext"]["authorizer"] = json!({"iam": {
-        "accessKey": "ASIA...", "accountId": "123456789012", "callerId": "AROA...:i-0abc",
-        "principalOrgId": null, "userArn": arn, "userId": "AROA...:i-0abc"}});
-    event
-}
-
-fn as_jwt(mut event: Value, sub: &str, client_id: &str) -> Value {
-    event["requestContext"]["authorizer"] = json!({"jwt": {
-        "claims": {"sub": sub, "client_id": client_id, "iss": "https://cognito-idp.example"},
-        "scopes": null}});
-    event
-}
-
 fn request_lines(output: &str) -> Vec<Value> {
     output
         .lines()

@@ -526,3 +526,133 @@ async fn an_incoming_message_and_an_unreadable_body_are_answered_200_and_publish
     assert!(published(&queue, 0).await.is_empty());
     assert_nothing_personal(&logs());
 }
+
+/// The status route answers only the caller who sent the message (the scope of its keys),
+/// and a record that a status started without a send is nobody's (docs/statuses.md).
+#[tokio::test]
+async fn the_status_route_answers_only_the_caller_who_sent_the_message() {
+    let (t, _) = app(true).await;
+    let role = "arn:aws:sts::123456789012:assumed-role/orders-app/i-0abc";
+    let other_role = "arn:aws:sts::123456789012:assumed-role/billing-app/i-0def";
+    let sent_by = |id: &str| {
+        let mut success = meta_success();
+        success["messages"][0]["id"] = json!(id);
+        ResponseTemplate::new(200).set_body_json(success)
+    };
+    let get = |id: &str| http_v2("GET", &format!("/v1/messages/meta/{id}"), None, &[]);
+    let send = || {
+        http_v2(
+            "POST",
+            "/v1/messages",
+            Some(meta_request().to_string()),
+            &[],
+        )
+    };
+    // Sent by an IAM role: only that role reads it (another session of it too).
+    t.stubs["meta"].reset().await;
+    answer_every_post(&t.stubs["meta"], sent_by("wamid.BY-IAM")).await;
+    assert_eq!(t.http(as_iam(send(), role)).await.status, 200);
+    let mine = t.http(as_iam(get("wamid.BY-IAM"), role)).await;
+    assert_eq!(mine.status, 200, "{:?}", mine.body);
+    assert_eq!(mine.body["message_id"], "wamid.BY-IAM");
+    let session = "arn:aws:sts::123456789012:assumed-role/orders-app/i-0fff";
+    assert_eq!(
+        t.http(as_iam(get("wamid.BY-IAM"), session)).await.status,
+        200
+    );
+    for stranger in [
+        as_iam(get("wamid.BY-IAM"), other_role),
+        as_jwt(get("wamid.BY-IAM"), "user-42", "app-7"),
+        get("wamid.BY-IAM"),
+    ] {
+        let answer = t.http(stranger).await;
+        assert_eq!((answer.status, answer.code()), (404, "NOT_FOUND"));
+    }
+    // Sent with a JWT: only that subject and client.
+    t.stubs["meta"].reset().await;
+    answer_every_post(&t.stubs["meta"], sent_by("wamid.BY-JWT")).await;
+    assert_eq!(t.http(as_jwt(send(), "user-42", "app-7")).await.status, 200);
+    assert_eq!(
+        t.http(as_jwt(get("wamid.BY-JWT"), "user-42", "app-7"))
+            .await
+            .status,
+        200
+    );
+    for stranger in [
+        as_jwt(get("wamid.BY-JWT"), "user-43", "app-7"),
+        as_jwt(get("wamid.BY-JWT"), "user-42", "app-8"),
+        as_iam(get("wamid.BY-JWT"), role),
+    ] {
+        assert_eq!(t.http(stranger).await.status, 404);
+    }
+    // A status without a send starts a record that no caller reads.
+    let body = payload("meta-delivered.json");
+    assert_eq!(
+        t.http(meta_post(&body, Some(&sign(&body)))).await.status,
+        200
+    );
+    let unsent = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI3QjFBMjQ0QzdGRjA2ODNCOEUA";
+    assert_eq!(t.http(get(unsent)).await.status, 404);
+}
+
+/// On DynamoDB (moto): 25 status words leave a history of 20, the first and the latest; a
+/// 10 KB `recipient_id` is stored masked and short.
+#[tokio::test]
+async fn the_status_table_keeps_bounded_records_and_no_stale_status() {
+    let (t, _, table) = app_with_table(true).await;
+    let table = table.unwrap();
+    let now = wa_dispatch::infra::epoch_secs();
+    let post = |id: &str, word: &str, at: u64, recipient: &str| {
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "statuses": [{"id": id, "status": word, "timestamp": at.to_string(),
+                          "recipient_id": recipient}]}}]}]})
+        .to_string();
+        meta_post(&body, Some(&sign(&body)))
+    };
+    for i in 0..25 {
+        let answer = t
+            .http(post("wamid.W", &format!("word{i}"), now + i, "16505551234"))
+            .await;
+        assert_eq!(answer.body["published"], 1, "{:?}", answer.body);
+    }
+    let long = "1".repeat(10_000);
+    assert_eq!(
+        t.http(post("wamid.L", "sent", now, &long)).await.status,
+        200
+    );
+    let items = crate::support::aws::dynamodb()
+        .await
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .to_vec();
+    let item = |id: &str| {
+        items
+            .iter()
+            .find(|i| i["message_id"].as_s().ok().map(String::as_str) == Some(id))
+            .unwrap()
+            .clone()
+    };
+    let history = item("wamid.W")["history"].as_l().unwrap().clone();
+    let word = |i: usize| {
+        history[i].as_m().unwrap()["provider_status"]
+            .as_s()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(history.len(), 20);
+    assert_eq!(
+        (word(0), word(19)),
+        ("word0".to_string(), "word24".to_string())
+    );
+    let to = item("wamid.L")["to"].as_s().unwrap().clone();
+    assert!(to.len() <= 16, "{to}");
+    assert!(
+        format!("{items:?}").len() < 40_000,
+        "no item holds the 10 KB id"
+    );
+}

@@ -13,6 +13,7 @@ async fn with_the_table_only_forward_moves_are_published_and_they_carry_the_send
         client_reference: Some("order-from-the-send".into()),
         request_id: "r-1".into(),
         sent_at: 1_764_497_044,
+        sender: crate::infra::statuses::sender_of("test"),
     };
     h.tracker.record_sent(&record, soon()).await;
     for name in [
@@ -92,6 +93,7 @@ async fn a_status_before_its_send_still_moves_the_record_which_the_send_complete
         client_reference: Some("order-8812".into()),
         request_id: "r-2".into(),
         sent_at: 1_764_497_050,
+        sender: crate::infra::statuses::sender_of("test"),
     };
     h.tracker.record_sent(&record, soon()).await;
     let status = h.tracker.status("meta", id, soon()).await.unwrap().unwrap();

@@ -4,6 +4,7 @@
 use super::reply::{Call, Reply};
 use crate::error::{ApiError, Code};
 use crate::infra::iso8601;
+use crate::infra::statuses::sender_of;
 use crate::infra::telemetry::{clean, log_request, Report};
 use crate::send::deadline::cutoff;
 use futures_util::future::BoxFuture;
@@ -32,6 +33,11 @@ pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
             Ok(None) => return call.rejected(not_found()),
             Err(error) => return call.rejected(error),
         };
+        // Only the caller who sent it (its key scope: the IAM principal, the JWT's subject and
+        // client); a record without a send (a status came first) is nobody's.
+        if record.sender.as_deref() != Some(sender_of(&call.caller.scope).as_str()) {
+            return call.rejected(not_found());
+        }
         let report = Report {
             provider: Some(record.provider.clone()),
             outcome: record.status.clone().unwrap_or_else(|| "accepted".into()),
@@ -56,6 +62,7 @@ pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
                 "provider": record.provider,
                 "message_id": record.message_id,
                 "to": record.to,
+                "recipient_user_id": record.recipient_user_id,
                 "client_reference": record.client_reference,
                 "request_id": record.request_id,
                 "sent_at": record.sent_at.map(iso8601),

@@ -135,6 +135,14 @@ async fn post(
             for why in &received.unreadable {
                 tracing::warn!(provider = name, reason = %clean(why, 200), "a status that cannot be read");
             }
+            if received.stale > 0 {
+                app.metrics.count(
+                    request_id,
+                    "StatusStale",
+                    &[("provider", name)],
+                    received.stale as u64,
+                );
+            }
             if !received.unreadable.is_empty() {
                 app.metrics.count(
                     request_id,
@@ -151,11 +159,13 @@ async fn post(
                 duplicates: received.duplicates,
                 others: received.others,
                 unreadable: received.unreadable.len(),
+                stale: received.stale,
             };
             Reply::json(
                 200,
                 json!({"statuses": received.statuses, "published": received.published,
-                       "duplicates": received.duplicates, "unreadable": received.unreadable.len()}),
+                       "duplicates": received.duplicates, "unreadable": received.unreadable.len(),
+                       "stale": received.stale}),
             )
         }
         Err(error) => {

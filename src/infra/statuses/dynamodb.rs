@@ -2,7 +2,10 @@
 //! may be the idempotency table). A status moves its record forward only through a
 //! conditional `UpdateItem`, so that a repeat or a late status changes nothing.
 
-use super::store::{record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};
+use super::store::{
+    record_id, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore, MAX_HISTORY,
+    MAX_WORDS,
+};
 use crate::infra::aws::Aws;
 use crate::infra::dynamo::{failed, n, number, s, written, Item, Table};
 use crate::infra::records::StoreResult;
@@ -23,6 +26,26 @@ impl DynamoStatuses {
     }
 }
 
+impl DynamoStatuses {
+    /// Drops the history's second entry until it holds `MAX_HISTORY` (the first and the
+    /// latest kept): one `UpdateItem` for each entry over, on the condition that it is over.
+    async fn trim(&self, id: &str, kept: usize) -> Result<(), crate::infra::records::StoreError> {
+        let over = kept.saturating_sub(MAX_HISTORY);
+        let removes: Vec<String> = (1..=over).map(|i| format!("#h[{i}]")).collect();
+        let result = self
+            .table
+            .update(id)
+            .await
+            .update_expression(format!("REMOVE {}", removes.join(", ")))
+            .condition_expression("size(#h) > :max")
+            .expression_attribute_names("#h", "history")
+            .expression_attribute_values(":max", n(MAX_HISTORY as u64))
+            .send()
+            .await;
+        written("UpdateItem", result).map(|_| ())
+    }
+}
+
 impl StatusStore for DynamoStatuses {
     fn record_sent<'a>(&'a self, record: &'a SentRecord, expires_at: u64) -> StoreResult<'a, ()> {
         Box::pin(async move {
@@ -35,6 +58,8 @@ impl StatusStore for DynamoStatuses {
                 .expression_attribute_names("#to", "to")
                 .expression_attribute_names("#rid", "request_id")
                 .expression_attribute_names("#sent", "sent_at")
+                .expression_attribute_names("#snd", "sender")
+                .expression_attribute_values(":snd", s(&record.sender))
                 .expression_attribute_names("#exp", "expires_at")
                 .expression_attribute_values(":p", s(&record.provider))
                 .expression_attribute_values(":m", s(&record.message_id))
@@ -43,7 +68,7 @@ impl StatusStore for DynamoStatuses {
                 .expression_attribute_values(":sent", n(record.sent_at))
                 .expression_attribute_values(":exp", n(expires_at));
             let mut set =
-                "SET #p = :p, #m = :m, #to = :to, #rid = :rid, #sent = :sent, #exp = :exp"
+                "SET #p = :p, #m = :m, #to = :to, #rid = :rid, #sent = :sent, #exp = :exp, #snd = :snd"
                     .to_string();
             if let Some(reference) = &record.client_reference {
                 set.push_str(", #cr = :cr");
@@ -104,9 +129,10 @@ impl StatusStore for DynamoStatuses {
                     "attribute_not_exists(#rank) OR #rank < :rank"
                 }
                 None => {
-                    update =
-                        update.expression_attribute_values(":word", s(&status.provider_status));
-                    "attribute_not_exists(#seen) OR NOT contains(#seen, :word)"
+                    update = update
+                        .expression_attribute_values(":word", s(&status.provider_status))
+                        .expression_attribute_values(":words", n(MAX_WORDS as u64));
+                    "attribute_not_exists(#seen) OR (NOT contains(#seen, :word) AND size(#seen) < :words)"
                 }
             };
             for (name, attribute, value) in [
@@ -127,6 +153,11 @@ impl StatusStore for DynamoStatuses {
             for (name, attribute, value) in [
                 ("#cr", "client_reference", status.client_reference.as_ref()),
                 ("#to", "to", status.to.as_ref()),
+                (
+                    "#ru",
+                    "recipient_user_id",
+                    status.recipient_user_id.as_ref(),
+                ),
             ] {
                 if let Some(value) = value {
                     set.push_str(&format!(", {name} = if_not_exists({name}, :{attribute})"));
@@ -141,11 +172,21 @@ impl StatusStore for DynamoStatuses {
                 .send()
                 .await;
             match written("UpdateItem", result)? {
-                Some(output) => Ok(Moved::Forward {
-                    client_reference: output
+                Some(output) => {
+                    let kept = output
                         .attributes()
-                        .and_then(|a| text(a, "client_reference")),
-                }),
+                        .and_then(|a| a.get("history"))
+                        .and_then(|h| h.as_l().ok())
+                        .map_or(0, Vec::len);
+                    if kept > MAX_HISTORY {
+                        self.trim(&id, kept).await?;
+                    }
+                    Ok(Moved::Forward {
+                        client_reference: output
+                            .attributes()
+                            .and_then(|a| text(a, "client_reference")),
+                    })
+                }
                 None => {
                     let item = self.table.item(&id).await?.unwrap_or_default();
                     Ok(Moved::Not {
@@ -214,9 +255,11 @@ impl StatusStore for DynamoStatuses {
                 provider: provider.to_string(),
                 message_id: message_id.to_string(),
                 to: text(&item, "to"),
+                recipient_user_id: text(&item, "recipient_user_id"),
                 client_reference: text(&item, "client_reference"),
                 request_id: text(&item, "request_id"),
                 sent_at: number(&item, "sent_at"),
+                sender: text(&item, "sender"),
                 status: text(&item, "status"),
                 error: json("error"),
                 pricing: json("pricing"),

@@ -19,6 +19,8 @@ pub struct MemoryStatuses {
     records: Mutex<HashMap<String, Kept>>,
     /// Calls of these operations fail, as many times as given.
     failures: Mutex<HashMap<&'static str, usize>>,
+    /// A move of this message panics, as a bug in handling one status would.
+    panics_on: Mutex<Option<String>>,
 }
 
 impl MemoryStatuses {
@@ -30,6 +32,11 @@ impl MemoryStatuses {
             .unwrap_or_else(|p| p.into_inner())
             .entry(operation)
             .or_default() += times;
+    }
+
+    /// Every move of `message_id` panics.
+    pub fn panic_on(&self, message_id: &str) {
+        *self.panics_on.lock().unwrap_or_else(|p| p.into_inner()) = Some(message_id.into());
     }
 
     fn call(&self, operation: &'static str) -> Result<(), StoreError> {
@@ -66,6 +73,7 @@ impl StatusStore for MemoryStatuses {
                     .or(status.client_reference.take());
                 status.request_id = Some(record.request_id.clone());
                 status.sent_at = Some(record.sent_at);
+                status.sender = Some(record.sender.clone());
             });
             Ok(())
         })
@@ -74,13 +82,24 @@ impl StatusStore for MemoryStatuses {
     fn advance<'a>(&'a self, status: &'a Move, _expires_at: u64) -> StoreResult<'a, Moved> {
         Box::pin(async move {
             self.call("advance")?;
+            let panics = self
+                .panics_on
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if panics.as_deref() == Some(status.message_id.as_str()) {
+                panic!("the memory store was told to panic on this message");
+            }
             Ok(self.with(|records| {
                 let kept = records
                     .entry(record_id(&status.provider, &status.message_id))
                     .or_default();
                 let forward = match status.stage.rank() {
                     Some(rank) => kept.rank.is_none_or(|now| now < rank),
-                    None => !kept.seen.contains(&status.provider_status),
+                    None => {
+                        !kept.seen.contains(&status.provider_status)
+                            && kept.seen.len() < super::store::MAX_WORDS
+                    }
                 };
                 if !forward {
                     return Moved::Not {
@@ -102,6 +121,10 @@ impl StatusStore for MemoryStatuses {
                     provider_status: status.provider_status.clone(),
                     occurred_at: status.occurred_at,
                 });
+                // The first and the latest ones.
+                while record.history.len() > super::store::MAX_HISTORY {
+                    record.history.remove(1);
+                }
                 record.error = status.error.clone().or(record.error.take());
                 record.pricing = status.pricing.clone().or(record.pricing.take());
                 if record.client_reference.is_none() {
@@ -109,6 +132,9 @@ impl StatusStore for MemoryStatuses {
                 }
                 if record.to.is_none() {
                     record.to = status.to.clone();
+                }
+                if record.recipient_user_id.is_none() {
+                    record.recipient_user_id = status.recipient_user_id.clone();
                 }
                 Moved::Forward {
                     client_reference: record.client_reference.clone(),

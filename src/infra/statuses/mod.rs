@@ -10,4 +10,7 @@ mod store;
 pub use dynamodb::DynamoStatuses;
 pub use memory::MemoryStatuses;
 pub use none::NoStatuses;
-pub use store::{timeout, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore};
+pub use store::{
+    sender_of, timeout, HistoryEntry, MessageStatus, Move, Moved, SentRecord, StatusStore,
+    MAX_HISTORY, MAX_WORDS,
+};

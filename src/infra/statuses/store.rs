@@ -16,6 +16,26 @@ pub struct SentRecord {
     pub request_id: String,
     /// Epoch seconds.
     pub sent_at: u64,
+    /// Who sent it (`sender_of` its caller's scope): the only caller the status route answers.
+    pub sender: String,
+}
+
+/// A record's `history` keeps at most this many statuses: the first and the latest ones.
+pub const MAX_HISTORY: usize = 20;
+
+/// A record remembers at most this many distinct status words (each word we do not know is
+/// published once): past them, a new unknown word moves nothing.
+pub const MAX_WORDS: usize = 32;
+
+/// Who sent a message, as its record keeps it: a digest of the caller's scope (the identity
+/// of idempotency keys), so that the table holds no caller's name.
+pub fn sender_of(scope: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"wa-dispatch sender\0")
+        .chain_update(scope.as_bytes())
+        .finalize();
+    hex::encode(&digest[..16])
 }
 
 /// One status, to move its message forward with.
@@ -33,6 +53,7 @@ pub struct Move {
     /// What the status itself says of these, kept when the send's record has none.
     pub client_reference: Option<String>,
     pub to: Option<String>,
+    pub recipient_user_id: Option<String>,
 }
 
 /// What a move did.
@@ -62,9 +83,13 @@ pub struct MessageStatus {
     pub provider: String,
     pub message_id: String,
     pub to: Option<String>,
+    /// The recipient as Meta's business-scoped user id, when a status named it so.
+    pub recipient_user_id: Option<String>,
     pub client_reference: Option<String>,
     pub request_id: Option<String>,
     pub sent_at: Option<u64>,
+    /// `sender_of` the caller that sent it; `None` for a message this deployment never sent.
+    pub sender: Option<String>,
     pub status: Option<String>,
     pub error: Option<Value>,
     pub pricing: Option<Value>,

@@ -28,7 +28,7 @@ impl Webhook for AutocallsWebhook {
         let mut found = Notifications::default();
         match serde_json::from_slice::<Value>(body) {
             Ok(event) if event.get("event").and_then(Value::as_str) == Some("message_status") => {
-                found.add(read_status(&event, redact));
+                found.read(|| read_status(&event, redact));
             }
             Ok(event) if event.get("event").is_some() => found.others += 1,
             _ => found.unreadable.push("not an autocalls event".into()),
@@ -79,6 +79,7 @@ fn read_status(event: &Value, redact: &Redact) -> Result<Status, &'static str> {
         // autocalls names no time field we could read: the time it arrived stands for it.
         occurred_at: None,
         to: text("to").map(mask_number),
+        recipient_user_id: None,
         client_reference: None,
         error,
         pricing: None,

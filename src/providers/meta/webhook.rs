@@ -84,7 +84,7 @@ impl Webhook for MetaWebhook {
             match statuses {
                 Some(statuses) => {
                     for status in statuses {
-                        found.add(read_status(status, redact));
+                        found.read(|| read_status(status, redact));
                     }
                 }
                 // An incoming message, a template's status, any other field: no status.
@@ -117,6 +117,8 @@ fn read_status(status: &Value, redact: &Redact) -> Result<Status, &'static str> 
         provider_status: redact.id(&word, MAX_CODE_CHARS),
         occurred_at: text("timestamp").and_then(|t| t.parse().ok()),
         to: text("recipient_id").map(mask_number),
+        // Since 2026 a status may name its recipient by a business-scoped user id instead.
+        recipient_user_id: text("recipient_user_id").map(|u| redact.id(u, MAX_ID_CHARS)),
         client_reference: text("biz_opaque_callback_data").map(|r| redact.id(r, MAX_REFERENCE)),
         error,
         pricing: status.get("pricing").and_then(|p| pricing(p, redact)),

@@ -29,7 +29,13 @@ impl Launch {
         let secrets = std::env::temp_dir().join(unique("wa-dispatch-secrets"));
         std::fs::write(&secrets, default_secret()).unwrap();
         Launch {
-            vars: vec![("PROVIDER_SECRETS_FILE", secrets.display().to_string())],
+            vars: vec![
+                ("PROVIDER_SECRETS_FILE", secrets.display().to_string()),
+                (
+                    "WEBHOOK_MAX_AGE_SECONDS",
+                    super::FIXTURES_MAX_AGE.to_string(),
+                ),
+            ],
         }
     }
 
@@ -42,6 +48,10 @@ impl Launch {
             vars: vec![
                 ("AWS_ENDPOINT_URL", aws.url.clone()),
                 ("PROVIDER_SECRET_ID", secret_id.clone()),
+                (
+                    "WEBHOOK_MAX_AGE_SECONDS",
+                    super::FIXTURES_MAX_AGE.to_string(),
+                ),
             ],
         };
         (launch, secret_id)

@@ -98,6 +98,10 @@ pub fn assert_nothing_forbidden(text: &str) {
     }
 }
 
+/// Ten years: the webhook fixtures (the providers' published examples, dated 2025) are not
+/// stale under it; the tests of staleness set their own.
+pub const FIXTURES_MAX_AGE: &str = "315360000";
+
 pub struct TestApp {
     pub app: App,
     /// One stub per provider of the registry, at its base URL (`t.stubs["meta"]`).
@@ -161,6 +165,8 @@ impl TestApp {
             ("PROVIDER_SECRET_ID", secret_id.clone()),
             ("PROVIDER_TIMEOUT_MS", "3000".into()),
             ("AUTOCALLS_MAX_RPS", "50".into()),
+            // The webhook fixtures are the providers' published examples, dated 2025.
+            ("WEBHOOK_MAX_AGE_SECONDS", FIXTURES_MAX_AGE.into()),
         ]);
         vars.extend(stubs.base_urls());
         vars.extend(options.vars);
@@ -346,4 +352,20 @@ pub fn logged_latency_ms(output: &str) -> u64 {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find_map(|l| l["latency_ms"].as_u64())
         .expect("a request line")
+}
+
+/// An HTTP API v2 event signed by an IAM principal (as the HTTP API's IAM authorizer puts it).
+pub fn as_iam(mut event: Value, arn: &str) -> Value {
+    event["requestContext"]["authorizer"] = json!({"iam": {
+        "accessKey": "ASIA...", "accountId": "123456789012", "callerId": "AROA...:i-0abc",
+        "principalOrgId": null, "userArn": arn, "userId": "AROA...:i-0abc"}});
+    event
+}
+
+/// An HTTP API v2 event authorized by a JWT with this subject and client.
+pub fn as_jwt(mut event: Value, sub: &str, client_id: &str) -> Value {
+    event["requestContext"]["authorizer"] = json!({"jwt": {
+        "claims": {"sub": sub, "client_id": client_id, "iss": "https://cognito-idp.example"},
+        "scopes": null}});
+    event
 }
