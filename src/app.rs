@@ -61,6 +61,7 @@ impl Seams {
             source,
             config.secret_refs.clone(),
             config.fingerprint_secret.clone(),
+            config.webhook_secret.clone(),
             config.secrets_cache_ttl,
             config.secrets_stale_grace,
         ));

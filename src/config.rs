@@ -55,6 +55,9 @@ pub struct Config {
     /// Where the idempotency fingerprint's key lives: `FINGERPRINT_SECRET_ID`, else the
     /// combined provider secret (its `"wa-dispatch"` entry).
     pub fingerprint_secret: Option<SecretRef>,
+    /// `WEBHOOK_SECRET_ID`: a secret of the webhook fields only, which webhooks read instead
+    /// of the provider secret (the webhook function's, which may read nothing else).
+    pub webhook_secret: Option<SecretRef>,
     /// `IDEMPOTENCY_LEGACY_LOOKUP`: whether a claim also looks for a live record an earlier
     /// version wrote under the bare key (before keys were scoped per caller).
     pub idempotency_legacy_lookup: bool,
@@ -130,10 +133,14 @@ impl Config {
             var("FINGERPRINT_SECRET_ID"),
             var("PROVIDER_SECRET_ID"),
         );
-        if secret_refs.is_empty() {
+        let webhook_secret = match (&secrets_file, var("WEBHOOK_SECRET_ID")) {
+            (None, Some(id)) => Some(SecretRef { id, combined: true }),
+            _ => None,
+        };
+        if secret_refs.is_empty() && webhook_secret.is_none() {
             return Err(ConfigError {
                 variable: "PROVIDER_SECRET_ID",
-                problem: "is not set, nor any <PROVIDER>_SECRET_ID or PROVIDER_SECRETS_FILE: no provider key can be read".into(),
+                problem: "is not set, nor any <PROVIDER>_SECRET_ID, WEBHOOK_SECRET_ID or PROVIDER_SECRETS_FILE: no secret can be read".into(),
             });
         }
         let default_provider = match var("DEFAULT_PROVIDER") {
@@ -200,6 +207,7 @@ impl Config {
                 31_536_000,
             )?),
             fingerprint_secret,
+            webhook_secret,
             status_table: var("STATUS_TABLE").map(|table| match table.as_str() {
                 "memory" => StatusTable::Memory,
                 _ => StatusTable::Dynamo(table),

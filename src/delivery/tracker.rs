@@ -72,7 +72,7 @@ impl StatusTracker {
     async fn secret(&self, provider: &dyn Provider, until: Instant) -> Result<Secret, ApiError> {
         let read = crate::infra::secrets::in_time(
             until,
-            self.secrets.secret(provider.name(), provider.key_field()),
+            self.secrets.webhook(provider.name(), provider.key_field()),
         )
         .await;
         read.map_err(|error| match error.code {

@@ -656,3 +656,34 @@ async fn the_status_table_keeps_bounded_records_and_no_stale_status() {
         "no item holds the 10 KB id"
     );
 }
+
+/// The webhook function reads `WEBHOOK_SECRET_ID`, the webhook fields alone, and no provider
+/// secret: its webhooks are verified with it, and it cannot send.
+#[tokio::test]
+async fn webhooks_read_the_webhook_secret_alone_and_such_a_function_cannot_send() {
+    setup();
+    let (bus, queue) = create_status_bus().await;
+    let webhook_secret = format!("wa/webhooks-{}", std::process::id());
+    let fields = json!({"meta": {"app_secret": APP_SECRET, "verify_token": "verify-me"},
+                        "autocalls": {"webhook_token": WEBHOOK_TOKEN}});
+    crate::support::aws::put_secret(&webhook_secret, &fields.to_string()).await;
+    // The provider secret holds no webhook field: only the webhook secret can verify.
+    let t = TestApp::with(Options {
+        vars: vec![
+            ("STATUS_EVENT_BUS", bus),
+            ("WEBHOOK_SECRET_ID", webhook_secret.clone()),
+            ("PROVIDER_SECRET_ID", String::new()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let body = payload("meta-sent.json");
+    let answer = t.http(meta_post(&body, Some(&sign(&body)))).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(published(&queue, 1).await.len(), 1);
+    let refused = t.http(meta_post(&body, Some("sha256=00"))).await;
+    assert_eq!(refused.status, 401);
+    let send = t.post("/v1/messages", &meta_request()).await;
+    assert_eq!((send.status, send.code()), (500, "CONFIGURATION_ERROR"));
+    assert_eq!(received(&t.stubs["meta"]).await, 0, "nothing sent");
+}

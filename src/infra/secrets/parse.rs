@@ -33,6 +33,31 @@ pub(super) fn fingerprint_key(
     FingerprintKey::new(key)
 }
 
+/// One provider's webhook fields out of the webhook secret's text (`WEBHOOK_SECRET_ID`: the
+/// combined shape, holding only webhook fields): its entry, without any key it may hold.
+pub(super) fn webhook_entry(
+    provider: &str,
+    key_field: &str,
+    text: &SecretText,
+) -> Result<Secret, ApiError> {
+    let json: Option<Value> = serde_json::from_str(text.0.trim()).ok();
+    let mut entry = json
+        .as_ref()
+        .and_then(|all| all.get(provider))
+        .filter(|entry| entry.is_object())
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                Code::ConfigurationError,
+                format!("the webhook secret has no `{provider}` object"),
+            )
+        })?;
+    if let Value::Object(map) = &mut entry {
+        map.remove(key_field);
+    }
+    Ok(Secret::new(provider, "", entry))
+}
+
 /// Reads one provider's entry out of a secret's text (docs/configuration.md, "The secret"): from the
 /// combined secret its object; from a per-provider secret its object, the combined shape,
 /// or the bare key.

@@ -181,4 +181,13 @@ pub trait Secrets: Send + Sync {
     ) -> BoxFuture<'a, Result<Secret, ApiError>>;
     /// The idempotency fingerprint's key; `CONFIGURATION_ERROR` when none is configured.
     fn fingerprint_key(&self) -> BoxFuture<'_, Result<FingerprintKey, ApiError>>;
+    /// The provider's webhook fields (its proof): from `WEBHOOK_SECRET_ID` where it is set,
+    /// whose entries need no key; else the provider's entry of its secret.
+    fn webhook<'a>(
+        &'a self,
+        provider: &'a str,
+        key_field: &'a str,
+    ) -> BoxFuture<'a, Result<Secret, ApiError>> {
+        self.secret(provider, key_field)
+    }
 }

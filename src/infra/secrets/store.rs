@@ -25,6 +25,8 @@ pub struct SecretStore {
     /// Where the fingerprint key lives: `FINGERPRINT_SECRET_ID` (the whole string), or the
     /// combined secret's `"wa-dispatch"` entry.
     fingerprint: Option<SecretRef>,
+    /// `WEBHOOK_SECRET_ID`: where the webhooks' proofs are read, and nothing else.
+    webhook: Option<SecretRef>,
     ttl: Duration,
     grace: Duration,
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<CacheSlot>>>>,
@@ -35,6 +37,7 @@ impl SecretStore {
         source: Source,
         refs: HashMap<&'static str, SecretRef>,
         fingerprint: Option<SecretRef>,
+        webhook: Option<SecretRef>,
         ttl: Duration,
         grace: Duration,
     ) -> Self {
@@ -42,6 +45,7 @@ impl SecretStore {
             source,
             refs,
             fingerprint,
+            webhook,
             ttl,
             grace,
             slots: Mutex::new(HashMap::new()),
@@ -83,6 +87,14 @@ impl SecretStore {
         })?;
         let text = self.text(&secret.id, None).await?;
         parse::fingerprint_key(secret.combined, &text)
+    }
+
+    async fn webhook_of(&self, provider: &str, key_field: &str) -> Result<Secret, ApiError> {
+        let Some(secret) = &self.webhook else {
+            return self.secret_of(provider, key_field).await;
+        };
+        let text = self.text(&secret.id, None).await?;
+        parse::webhook_entry(provider, key_field, &text).map_err(|e| e.with_provider(provider))
     }
 
     fn secret_ref(&self, provider: &str) -> Result<&SecretRef, ApiError> {
@@ -186,5 +198,13 @@ impl Secrets for SecretStore {
 
     fn fingerprint_key(&self) -> BoxFuture<'_, Result<FingerprintKey, ApiError>> {
         Box::pin(self.fingerprint_key_of())
+    }
+
+    fn webhook<'a>(
+        &'a self,
+        provider: &'a str,
+        key_field: &'a str,
+    ) -> BoxFuture<'a, Result<Secret, ApiError>> {
+        Box::pin(self.webhook_of(provider, key_field))
     }
 }
