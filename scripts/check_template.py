@@ -15,6 +15,10 @@ cfn-lint brings), so that the deployment facts of contract section 13 cannot dri
   number per provider account), the reserved concurrency, the environment, the fingerprint secret, the
   status table, bus and outputs, and the alarms (none says to redrive dead letters as they
   are) are wired; docs/deploy.md names every parameter, variable, resource, alarm and output;
+- the webhook routes are served by WebhookFunction alone (its own role with exactly its rights:
+  the webhook secret, the status table and bus; its reserved concurrency; its own route
+  throttling), the send function serves none (no bus), and the status bus denies every
+  principal but the two functions' roles;
 - the template is cfn-lint clean with the Managed Instances mode on as well as off.
 
 Run by scripts/test.sh; no AWS call is made."""
@@ -65,12 +69,35 @@ ENVIRONMENT = {
     "FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"},
     "STATUS_TABLE": {"Ref": "StatusTable"},
     "STATUS_TTL_SECONDS": "2592000",
-    "STATUS_EVENT_BUS": {"Fn::If": ["CreateStatusEventBus", {"Ref": "StatusEventBus"}, {"Ref": "StatusEventBusName"}]},
+    # The send function serves no webhook route: without a bus they are 404 there.
+    "STATUS_EVENT_BUS": "",
     "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
     "PROVIDER_SECRET_ID": {"Ref": "ProviderSecretArn"},
     "RATE_LIMIT_TABLE": {"Fn::If": ["UseSharedRateLimit", {"Ref": "IdempotencyTable"}, {"Ref": "AWS::NoValue"}]},
     "AUTOCALLS_MAX_RPS": {"Ref": "AutocallsMaxRps"},
     "META_MAX_RPS": {"Ref": "MetaMaxRps"},
+}
+# The webhook function: the webhook secret alone, the status table and bus, nothing of sends.
+WEBHOOK_ENVIRONMENT = {
+    "WEBHOOK_SECRET_ID": {"Ref": "WebhookSecret"},
+    "PROVIDER_SECRET_ID": "",
+    "FINGERPRINT_SECRET_ID": "",
+    "IDEMPOTENCY_TABLE": "",
+    "RATE_LIMIT_TABLE": "",
+    "STATUS_TABLE": {"Ref": "StatusTable"},
+    "STATUS_EVENT_BUS": {"Fn::If": ["CreateStatusEventBus", {"Ref": "StatusEventBus"}, {"Ref": "StatusEventBusName"}]},
+}
+STATUS_BUS_ARN = json.dumps({"Fn::If": [
+    "CreateStatusEventBus", {"Fn::GetAtt": ["StatusEventBus", "Arn"]},
+    {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${StatusEventBusName}"}]},
+    sort_keys=True)
+WEBHOOK_RIGHTS = {
+    ("secretsmanager:GetSecretValue", '{"Ref": "WebhookSecret"}'),
+    ("dynamodb:GetItem", '{"Fn::GetAtt": ["StatusTable", "Arn"]}'),
+    ("dynamodb:UpdateItem", '{"Fn::GetAtt": ["StatusTable", "Arn"]}'),
+    ("events:PutEvents", STATUS_BUS_ARN),
+    ("logs:CreateLogStream", '{"Fn::GetAtt": ["DispatchLogGroup", "Arn"]}'),
+    ("logs:PutLogEvents", '{"Fn::GetAtt": ["DispatchLogGroup", "Arn"]}'),
 }
 # Each provider's limit as one number per provider account, shared by every instance.
 RATE_DEFAULTS = {"SharedRateLimit": "true", "AutocallsMaxRps": 5, "MetaMaxRps": 80}
@@ -92,7 +119,7 @@ JWT_CALLER = {"$context.authorizer.claims.sub", "$context.authorizer.claims.clie
 STATUS_ALARMS = {"DeliveryUnknownAlarm": "DeliveryUnknown", "WebhookRejectedAlarm": "WebhookRejected",
                  "StatusUnreadableAlarm": "StatusUnreadable"}
 DEAD_LETTER_ALARMS = ("SendDeadLetterQueueAlarm", "EventsDeadLetterQueueAlarm")
-OUTPUTS = ("StatusTableName", "StatusEventBusName", "StatusEventBusArn", "MetaWebhookUrl",
+OUTPUTS = ("WebhookSecretArn", "StatusTableName", "StatusEventBusName", "StatusEventBusArn", "MetaWebhookUrl",
            "AutocallsWebhookUrl", "FingerprintSecretArn", "SendEventBusName", "SendEventBusArn")
 NO_VALUE = {"Ref": "AWS::NoValue"}
 ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
@@ -250,6 +277,45 @@ class Checker:
                         self.check(resource == SEND_QUEUE, f"DispatchRole: {action} on {resource}, not SendQueue only")
         self.check(granted == EXPECTED, f"DispatchRole: rights differ: extra {granted - EXPECTED}, missing {EXPECTED - granted}")
         self.granted = granted
+        self.webhook_function()
+
+    def webhook_function(self):
+        """The webhook routes' own function: its own role with exactly its rights (the webhook
+        secret, never a provider key), its reserved concurrency, its environment."""
+        props = self.props("WebhookFunction")
+        self.check(props.get("Role") == {"Fn::GetAtt": ["WebhookRole", "Arn"]}, "WebhookFunction: does not run with WebhookRole")
+        self.check(props.get("ReservedConcurrentExecutions") == {"Ref": "WebhookReservedConcurrency"},
+                   "WebhookFunction: its reserved concurrency is not WebhookReservedConcurrency")
+        self.check("WebhookFunctionEventInvokeConfig" not in self.resources,
+                   "WebhookFunction: has an asynchronous-invocation destination (it needs none)")
+        variables = props.get("Environment", {}).get("Variables", {})
+        for key, value in WEBHOOK_ENVIRONMENT.items():
+            self.check(variables.get(key) == value, f"WebhookFunction: {key} is {variables.get(key)!r}, expected {value!r}")
+        role = self.props("WebhookRole")
+        self.check(role.get("ManagedPolicyArns") == [{"Ref": "WebhookPolicy"}] and not role.get("Policies"),
+                   "WebhookRole: its policies are not exactly WebhookPolicy")
+        trust = [s.get("Principal") for s in statements(role.get("AssumeRolePolicyDocument", {}))]
+        self.check(trust == [{"Service": "lambda.amazonaws.com"}], "WebhookRole: only lambda.amazonaws.com may assume it")
+        granted = set()
+        for statement in statements(self.props("WebhookPolicy").get("PolicyDocument", {})):
+            if statement.get("Effect") == "Allow":
+                for action in as_list(statement["Action"]):
+                    granted.add((action, json.dumps(statement["Resource"], sort_keys=True)))
+        self.check(granted == WEBHOOK_RIGHTS,
+                   f"WebhookRole: rights differ: extra {granted - WEBHOOK_RIGHTS}, missing {WEBHOOK_RIGHTS - granted}")
+        secret = self.resources.get("WebhookSecret", {})
+        self.check(secret.get("Type") == "AWS::SecretsManager::Secret", "WebhookSecret: not a secret of the stack")
+        # The status bus: every principal but the two roles denied, and other accounts.
+        policies = [r["Properties"] for r in self.resources.values() if r["Type"] == "AWS::Events::EventBusPolicy"
+                    and r["Properties"].get("EventBusName") == {"Ref": "StatusEventBus"}]
+        texts = json.dumps(policies, sort_keys=True)
+        roles = [{"Fn::GetAtt": ["DispatchRole", "Arn"]}, {"Fn::GetAtt": ["WebhookRole", "Arn"]}]
+        only_roles = any(p.get("Statement", {}).get("Effect") == "Deny" and p["Statement"].get("Principal") == "*"
+                         and p["Statement"].get("Action") == "events:PutEvents"
+                         and p["Statement"].get("Condition", {}).get("ArnNotEquals", {}).get("aws:PrincipalArn") == roles
+                         for p in policies)
+        self.check(only_roles, "StatusEventBus: no policy denies events:PutEvents to every principal but the functions' roles")
+        self.check('"aws:PrincipalAccount"' in texts, "StatusEventBus: no policy denies other accounts")
 
     def kms_statement(self, statement, action):
         condition = statement.get("Condition", {})
@@ -341,7 +407,11 @@ class Checker:
                 else:
                     self.check(authorized(operation), f"{name}: the route for {method} {path} has no authorization")
                 target = json.dumps(operation.get("x-amazon-apigateway-integration", {}).get("uri"))
-                self.check("DispatchFunction" in target, f"{name}: {method} {path} is not integrated with the function")
+                if (method, path) in UNAUTHORIZED_PROBES:
+                    self.check("WebhookFunction" in target and "DispatchFunction" not in target,
+                               f"{name}: {method} {path} is not integrated with WebhookFunction alone")
+                else:
+                    self.check("DispatchFunction" in target, f"{name}: {method} {path} is not integrated with the function")
             for method, path, operation in operations(paths):
                 if not authorized(operation):
                     self.check((method, path) in UNAUTHORIZED, f"{name}: {method} {path} has no authorization (only the webhook routes may)")
@@ -350,6 +420,10 @@ class Checker:
             permission = resources.get(f"{name}InvokePermission", {}).get("Properties", {})
             self.check(json.dumps(permission.get("SourceArn", "")).endswith('${' + name + '}/*"}'),
                        f"{name}: the invoke permission does not cover every route")
+            webhook = resources.get(f"{name}WebhookInvokePermission", {}).get("Properties", {})
+            self.check(webhook.get("FunctionName") == {"Fn::GetAtt": ["WebhookFunction", "Arn"]}
+                       and json.dumps(webhook.get("SourceArn", "")).endswith('${' + name + '}/*/*/v1/webhooks/*"}'),
+                       f"{name}: WebhookFunction may be invoked by other routes than the webhooks'")
             iam = "AWS_IAM" in body.get("components", {}).get("securitySchemes", {})
             self.stage(name, iam)
         self.check(apis == 2, f"expected both HTTP API variants (IAM and JWT), found {apis}")
@@ -367,6 +441,12 @@ class Checker:
         self.check(throttle.get("ThrottlingRateLimit") == {"Ref": "ApiThrottlingRateLimit"}
                    and throttle.get("ThrottlingBurstLimit") == {"Ref": "ApiThrottlingBurstLimit"},
                    f"{api}: its stage is not throttled by ApiThrottlingRateLimit and ApiThrottlingBurstLimit")
+        routes = stage.get("RouteSettings", {})
+        for method, path in sorted(UNAUTHORIZED):
+            settings = routes.get(f"{method} {path}", {})
+            self.check(settings.get("ThrottlingRateLimit") == {"Ref": "WebhookThrottlingRateLimit"}
+                       and settings.get("ThrottlingBurstLimit") == {"Ref": "WebhookThrottlingBurstLimit"},
+                       f"{api}: the route {method} {path} is not throttled at the webhooks' own limits")
         logs = stage.get("AccessLogSettings", {})
         self.check(logs.get("DestinationArn") == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
                    f"{api}: its access log does not go to ApiAccessLogGroup")
