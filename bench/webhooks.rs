@@ -53,7 +53,9 @@ fn floor_env() -> Vec<(&'static str, String)> {
 }
 
 /// Meta's published example of a `delivered` status (events/webhooks/meta-delivered.json)
-/// with `count` statuses, each of a message of its own (webhook `n`, status `i`).
+/// with `count` statuses, each of a message of its own (webhook `n`, status `i`), dated now
+/// (the example's own date is older than `WEBHOOK_MAX_AGE_SECONDS`: stale, it would be
+/// neither stored nor published).
 fn meta_webhook(n: usize, count: usize) -> String {
     static EXAMPLE: OnceLock<Value> = OnceLock::new();
     let example = EXAMPLE.get_or_init(|| {
@@ -62,12 +64,14 @@ fn meta_webhook(n: usize, count: usize) -> String {
         serde_json::from_str(&text).unwrap()
     });
     let mut payload = example.clone();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     let value = &mut payload["entry"][0]["changes"][0]["value"];
     let status = value["statuses"][0].clone();
     value["statuses"] = (0..count)
         .map(|i| {
             let mut status = status.clone();
             status["id"] = json!(format!("wamid.BENCH-{n}-{i}"));
+            status["timestamp"] = json!(now.to_string());
             status
         })
         .collect();
