@@ -64,7 +64,10 @@ fn meta_webhook(n: usize, count: usize) -> String {
         serde_json::from_str(&text).unwrap()
     });
     let mut payload = example.clone();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let value = &mut payload["entry"][0]["changes"][0]["value"];
     let status = value["statuses"][0].clone();
     value["statuses"] = (0..count)

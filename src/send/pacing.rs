@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How long the shared limit is given to hand out a slot before the instance paces alone
-/// (DynamoDB answers a write in a few milliseconds).
-const SHARED_PATIENCE: Duration = Duration::from_millis(300);
+/// How long the shared limit is given to hand out a slot before the instance paces alone.
+/// DynamoDB answers a write in a few milliseconds; a table that takes longer than this is
+/// failing, and a shorter patience would let a merely slow moment split the instances into
+/// several limits at once (each pacing alone at the whole limit).
+const SHARED_PATIENCE: Duration = Duration::from_secs(1);
 
 /// How long an instance paces alone after the shared limit failed, before asking it again:
 /// an unreachable table costs one wait of `SHARED_PATIENCE` per this interval, not one per send.

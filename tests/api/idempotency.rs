@@ -361,3 +361,23 @@ async fn a_redriven_record_is_a_new_send_unless_its_body_carries_its_key() {
     }
     assert_eq!(sends(&t).await, 3, "a body with its own key is sent once");
 }
+
+/// The `Idempotency-Key` header of a single send is 1 to 128 printable characters, as a key
+/// in the body is (only a batch's keys made from it carry their index past them).
+#[tokio::test]
+async fn a_single_sends_idempotency_key_header_over_128_characters_is_refused() {
+    let (t, _) = app_with_table().await;
+    let header = "k".repeat(130);
+    let event = http_v2(
+        "POST",
+        "/v1/messages",
+        Some(autocalls_request().to_string()),
+        &[("Idempotency-Key", header.as_str())],
+    );
+    let answer = t.http(event).await;
+    assert_eq!(
+        (answer.status, answer.code(), answer.field()),
+        (400, "INVALID_REQUEST", Some("Idempotency-Key"))
+    );
+    assert_eq!(sends(&t).await, 0);
+}

@@ -213,15 +213,35 @@ async fn queue_drained_by_instances_keeps_the_limit(
     setup();
     let _turn = EIGHT_AT_A_TIME.lock().await;
     for count in [4, 8] {
-        let table = create_idempotency_table().await;
-        let (server, arrivals) = stand_in(&provider, rate).await;
-        let functions = instances(provider.name, rate, count, &server, &moto_url(), &table).await;
-        let messages = per_instance * count;
-        let failed = drain(&functions, provider.name, messages).await;
-        each_once_within(&arrivals, &failed, messages, rate);
-        holds_nothing_personal(&table).await;
-        for function in &functions {
-            assert_nothing_forbidden(&function.output());
+        // moto is shared by every test of the run: when it stalls past the limit's patience,
+        // the instances rightly pace alone (the fault test shows it), and this run then says
+        // nothing of the shared limit: it is run once more, and must not fall back again.
+        for attempt in 0..2 {
+            let table = create_idempotency_table().await;
+            let (server, arrivals) = stand_in(&provider, rate).await;
+            let functions =
+                instances(provider.name, rate, count, &server, &moto_url(), &table).await;
+            let messages = per_instance * count;
+            let failed = drain(&functions, provider.name, messages).await;
+            let fell_back = functions
+                .iter()
+                .any(|f| f.output().contains("the rate-limit table failed"));
+            if fell_back && attempt == 0 {
+                eprintln!(
+                    "{count} instances: moto stalled and the instances paced alone; once more"
+                );
+                continue;
+            }
+            assert!(
+                !fell_back,
+                "{count} instances: the table failed in two runs"
+            );
+            each_once_within(&arrivals, &failed, messages, rate);
+            holds_nothing_personal(&table).await;
+            for function in &functions {
+                assert_nothing_forbidden(&function.output());
+            }
+            break;
         }
     }
 }

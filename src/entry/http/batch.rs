@@ -2,7 +2,6 @@
 //! concurrently and answered in order, each with its own document and `http_status`.
 
 use super::reply::{Call, Reply};
-use crate::domain::request::is_printable_token;
 use crate::entry::shared::{finish, isolated, with_status};
 use crate::error::{field_name, ApiError, Code};
 use crate::send::Context;
@@ -28,13 +27,10 @@ pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
         let request_id = &call.invocation.request_id;
         // An `Idempotency-Key` header keys each entry without its own key by its index, so
         // that the same batch sent again sends nothing twice.
-        let header = call.header("idempotency-key");
-        if header.is_some_and(|key| !is_printable_token(key)) {
-            return call.rejected(ApiError::invalid(
-                "Idempotency-Key",
-                "`Idempotency-Key` must be 1 to 128 printable characters",
-            ));
-        }
+        let header = match call.idempotency_key() {
+            Ok(header) => header,
+            Err(error) => return call.rejected(error),
+        };
         let keys: Vec<Option<String>> = (0..entries.len())
             .map(|i| header.map(|key| format!("{key}#{i}")))
             .collect();

@@ -38,6 +38,20 @@ impl Call<'_> {
         header(self.request, name)
     }
 
+    /// The `Idempotency-Key` header, which must be 1 to 128 printable characters (a batch's
+    /// keys made from it carry their entry's index past them).
+    pub fn idempotency_key(&self) -> Result<Option<&str>, ApiError> {
+        match self.header("idempotency-key") {
+            Some(key) if !crate::domain::request::is_printable_token(key) => {
+                Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    "`Idempotency-Key` must be 1 to 128 printable characters",
+                ))
+            }
+            header => Ok(header),
+        }
+    }
+
     /// A request refused before any send: answered and logged like any other.
     pub fn rejected(&self, error: ApiError) -> Reply {
         let caller = self.caller.name.as_deref();

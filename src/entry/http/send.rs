@@ -12,9 +12,13 @@ pub fn handle<'a>(call: &'a Call<'a>) -> BoxFuture<'a, Reply> {
             Ok(text) => text,
             Err(error) => return call.rejected(error),
         };
+        let default_key = match call.idempotency_key() {
+            Ok(header) => header,
+            Err(error) => return call.rejected(error),
+        };
         let context = Context {
             invocation: call.invocation,
-            default_key: call.header("idempotency-key"),
+            default_key,
             scope: &call.caller.scope,
             caller: call.caller.name.as_deref(),
         };
