@@ -1,5 +1,5 @@
 """Checks what template.yaml deploys once SAM has expanded it (aws-sam-translator, which
-cfn-lint brings), so that the deployment facts of contract section 13 cannot drift:
+cfn-lint brings), so that the deployment facts of docs/deploy.md cannot drift:
 
 - both variants of the function (classic and Managed Instances) run with the template's own
   role, which has exactly the listed rights (no AWS managed policy; SQS rights on SendQueue

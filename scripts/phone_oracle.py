@@ -4,7 +4,7 @@ Every region's example numbers (and every non-geographic calling code's) from th
 of Python's `phonenumbers` (a port of libphonenumber, pinned in scripts/requirements.txt), in
 national, international, `00`, E.164, spaced, dashed and dotted forms, each also with a region
 given, plus invalid variants (a digit too many, two too few). Each input is read by
-wa-dispatch's rules (contract section 3: `+` or `00` is international; digits alone are
+wa-dispatch's rules (docs/api.md, "Normalization": `+` or `00` is international; digits alone are
 international unless a region is given, then national) and judged by `phonenumbers`: valid
 or not, and its E.164. One JSON object per line on standard output:
 {"text", "country", "valid", "e164"}; the first line names the metadata version."""
