@@ -27,8 +27,8 @@ use crate::infra::pacing::RateLimiter;
 use crate::infra::secrets::{Secret, Secrets};
 use crate::infra::statuses::{sender_of, SentRecord};
 use crate::infra::telemetry::Report;
-use crate::providers::transport::{no_time_left, Transport, Window, MAX_RETRY_AFTER};
-use crate::providers::{self, Provider, Redact, Settings};
+use crate::providers::transport::{no_time_left, Transport, Window};
+use crate::providers::{self, Provider, Settings};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -254,7 +254,7 @@ impl Sender {
                 .attempt(request, rotated, ticket, budget, report)
                 .await?;
         }
-        self.interpret(request, attempted, report)
+        attempted.interpret(request, report)
     }
 
     /// One attempt: its slot waited for, the record marked as sending just before the first
@@ -325,40 +325,6 @@ impl Sender {
         self.prepare(request, Some(fresh), budget, report)
             .await
             .map(Some)
-    }
-
-    /// The provider's answer, read by the provider's table; its texts cleaned of the key and
-    /// of the request's values.
-    fn interpret(
-        &self,
-        request: &SendRequest,
-        attempted: Attempted,
-        report: &mut Report,
-    ) -> Result<Sent, ApiError> {
-        let provider = request.provider();
-        let Attempted { exchange, secret } = attempted;
-        report.provider_status = Some(exchange.answer.status);
-        let redact = Redact::new(secret.key().expose(), request.personal_values());
-        let accepted = provider
-            .interpret(&exchange.answer, &redact)
-            .map_err(|mut error| {
-                // `Retry-After` only when known: the provider's header, or its documented wait.
-                if error.code == Code::RateLimited {
-                    let header = exchange.retry_after.map(|w| w.min(MAX_RETRY_AFTER));
-                    let said = error.retry_after;
-                    error = error.with_retry_after(header);
-                    error.retry_after = error.retry_after.max(said);
-                }
-                error
-            })?;
-        Ok(Sent {
-            provider: provider.name().to_string(),
-            status: accepted.status,
-            message_id: accepted.message_id,
-            to: request.to().e164().to_string(),
-            client_reference: request.client_reference().map(str::to_string),
-            provider_details: accepted.details,
-        })
     }
 
     /// The outcome: for a key, stored (or the key freed) as `settlement` decides; for a
