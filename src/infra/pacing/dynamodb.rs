@@ -43,6 +43,12 @@ use super::memory::SPACING_MARGIN;
 /// How long a limit's item outlives its last slot before DynamoDB's TTL removes it.
 const ITEM_LIFETIME: Duration = Duration::from_secs(300);
 
+/// How long an instance that appended to a backlog assumes the limit is still busy: its own
+/// view of `next_us` is only the end of its last block, which other instances have moved on
+/// since, so at the limit the append form is the right first try (a wrong guess costs one
+/// refused write, as the other form's would).
+const BUSY_MEMORY: Duration = Duration::from_secs(10);
+
 /// Writes tried for one block before the table counts as unavailable: each failed condition
 /// answers the item as it is, so the second write is an informed one; a third is for a
 /// backlog that ended in between.
@@ -66,6 +72,8 @@ struct Pool {
     /// How long the last write took, in microseconds: how far ahead an idle limit's block
     /// starts.
     write_us: AtomicU64,
+    /// When this instance last appended to a backlog (epoch microseconds).
+    appended_us: AtomicU64,
     /// One write at a time per limit: sends that arrive meanwhile wait for it and are
     /// served by its block or by the next.
     writing: tokio::sync::Mutex<()>,
@@ -137,6 +145,9 @@ impl SharedLimit {
     ) -> Result<Block, Refusal> {
         let id = hex::encode(pace);
         let mut next = pool.next_us.load(Ordering::SeqCst);
+        let appended = pool.appended_us.load(Ordering::SeqCst);
+        let mut busy =
+            appended > 0 && now.saturating_sub(appended) < BUSY_MEMORY.as_micros() as u64;
         for _ in 0..WRITES_PER_BLOCK {
             // Ahead by the last write's time only where writes are slow enough to matter
             // (over half the allowance); DynamoDB's few milliseconds are not waited for.
@@ -145,8 +156,8 @@ impl SharedLimit {
                 slow if slow > allowance / 2 => slow.min(allowance),
                 _ => 0,
             };
-            let backlog = next >= now;
-            let start = if backlog { next } else { now + lead };
+            let backlog = next >= now || busy;
+            let start = if backlog { next.max(now) } else { now + lead };
             // How many slots fit between the block's start and the latest start.
             let fit = match latest_us.checked_sub(start) {
                 Some(room) => room / spacing + 1,
@@ -187,12 +198,16 @@ impl SharedLimit {
                         .and_then(|item| number(item, "next_us"))
                         .ok_or_else(unreadable)?;
                     pool.next_us.store(end, Ordering::SeqCst);
+                    if backlog {
+                        pool.appended_us.store(now, Ordering::SeqCst);
+                    }
                     return Ok(Block {
                         start: end.saturating_sub(span),
                         count,
                     });
                 }
-                Err(error) => next = item_now(error)?,
+                // The item as it is: the next form is chosen on it alone.
+                Err(error) => (next, busy) = (item_now(error)?, false),
             }
             pool.next_us.store(next, Ordering::SeqCst);
         }
