@@ -2,7 +2,7 @@
 //! the bus refused while time is left; an event still unpublished is the webhook's 503, and
 //! the provider delivers the webhook again.
 
-use crate::infra::events::{EventBus, MAX_ENTRIES};
+use crate::infra::events::{BusEvent, EventBus, MAX_ENTRIES};
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -12,7 +12,7 @@ use tokio::time::Instant;
 const CONCURRENT_PUTS: usize = 8;
 
 /// Puts every detail; for each, whether it is on the bus.
-pub(super) async fn publish(bus: &dyn EventBus, details: &[String], until: Instant) -> Vec<bool> {
+pub(super) async fn publish(bus: &dyn EventBus, details: &[BusEvent], until: Instant) -> Vec<bool> {
     let mut done = vec![false; details.len()];
     let mut pause = Duration::from_millis(50);
     loop {
@@ -41,11 +41,11 @@ pub(super) async fn publish(bus: &dyn EventBus, details: &[String], until: Insta
 /// ran out of time).
 async fn put(
     bus: &dyn EventBus,
-    details: &[String],
+    details: &[BusEvent],
     chunk: Vec<usize>,
     until: Instant,
 ) -> (Vec<usize>, Vec<bool>) {
-    let batch: Vec<String> = chunk.iter().map(|i| details[*i].clone()).collect();
+    let batch: Vec<BusEvent> = chunk.iter().map(|i| details[*i].clone()).collect();
     match tokio::time::timeout_at(until, bus.put(&batch)).await {
         Ok(Ok(put)) => (chunk, put),
         _ => (chunk, vec![]),

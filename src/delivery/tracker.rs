@@ -4,12 +4,12 @@
 //! a conditional write each, and the POST is answered 200 only once every event is on the
 //! bus (and stored).
 
-use super::event::{detail, event_id};
+use super::event::{detail, event_id, template_detail, template_event_id, template_move};
 use super::publish::publish;
-use crate::domain::status::Notifications;
+use crate::domain::status::{Notifications, TemplateUpdate};
 use crate::error::{ApiError, Code};
 use crate::infra::epoch_ms;
-use crate::infra::events::EventBus;
+use crate::infra::events::{BusEvent, EventBus};
 use crate::infra::secrets::{Secret, Secrets};
 use crate::infra::statuses::{MessageStatus, SentRecord, StatusStore};
 use crate::providers::{Provider, Redact, WebhookRequest};
@@ -117,6 +117,7 @@ impl StatusTracker {
         // Verified: only now is anything of the body read.
         let Notifications {
             statuses,
+            templates,
             others,
             unreadable,
         } = webhook.notifications(request.body, &Redact::none());
@@ -137,7 +138,16 @@ impl StatusTracker {
             ..Received::default()
         };
         let name = provider.name();
-        let ids: Vec<String> = statuses.iter().map(|s| event_id(name, s)).collect();
+        let mut ids: Vec<String> = statuses.iter().map(|s| event_id(name, s)).collect();
+        let mut events: Vec<Option<&TemplateUpdate>> = vec![None; statuses.len()];
+        // Template notifications go the same way as statuses, each a record of its own.
+        let mut statuses = statuses;
+        for update in &templates {
+            let id = template_event_id(update);
+            statuses.push(template_move(update, &id));
+            ids.push(id);
+            events.push(Some(update));
+        }
         // Which statuses to publish, and with which client_reference.
         let chosen: Vec<(usize, Option<String>)> = match self.store.keeps() {
             false => (0..statuses.len()).map(|i| (i, None)).collect(),
@@ -161,17 +171,22 @@ impl StatusTracker {
                 moved.publish
             }
         };
-        let details: Vec<String> = chosen
+        let details: Vec<BusEvent> = chosen
             .iter()
-            .map(|(i, reference)| {
-                detail(
-                    name,
-                    &statuses[*i],
-                    &ids[*i],
-                    received_at,
-                    reference.as_deref(),
-                )
-                .to_string()
+            .map(|(i, reference)| match events[*i] {
+                Some(update) => BusEvent::template(
+                    template_detail(name, update, &ids[*i], received_at).to_string(),
+                ),
+                None => BusEvent::status(
+                    detail(
+                        name,
+                        &statuses[*i],
+                        &ids[*i],
+                        received_at,
+                        reference.as_deref(),
+                    )
+                    .to_string(),
+                ),
             })
             .collect();
         let patience = Instant::now()

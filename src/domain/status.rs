@@ -101,11 +101,33 @@ pub struct Status {
     pub pricing: Option<Value>,
 }
 
+/// A template's change, as Meta's template notifications tell it (docs/statuses.md,
+/// "Template notifications"): every text bounded, Meta's words in its upper case.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TemplateUpdate {
+    /// The notification's field (`message_template_status_update`, ...): not in the event.
+    #[serde(skip)]
+    pub field: String,
+    pub template: Option<String>,
+    pub template_id: Option<String>,
+    pub language: Option<String>,
+    pub status: Option<String>,
+    pub previous_status: Option<String>,
+    pub category: Option<String>,
+    pub previous_category: Option<String>,
+    pub reason: Option<String>,
+    /// The entry's `time` (epoch seconds).
+    #[serde(skip)]
+    pub occurred_at: Option<u64>,
+}
+
 /// What a verified webhook body held.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Notifications {
     pub statuses: Vec<Status>,
-    /// Notifications with no status (an incoming message, a template update): counted only.
+    /// Templates' changes (Meta's template notifications): published as events of their own.
+    pub templates: Vec<TemplateUpdate>,
+    /// Notifications with no status and no template (an incoming message): counted only.
     pub others: usize,
     /// Statuses or notifications that are not the documented shape, with why.
     pub unreadable: Vec<String>,
@@ -117,6 +139,17 @@ impl Notifications {
         match read {
             Ok(status) => self.statuses.push(status),
             Err(why) => self.unreadable.push(why.into()),
+        }
+    }
+
+    /// A template notification read by `read`, as a status is (a panic is its alone).
+    pub fn read_template(&mut self, read: impl FnOnce() -> Result<TemplateUpdate, &'static str>) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+            Ok(Ok(update)) => self.templates.push(update),
+            Ok(Err(why)) => self.unreadable.push(why.into()),
+            Err(_) => self
+                .unreadable
+                .push("reading the notification panicked".into()),
         }
     }
 

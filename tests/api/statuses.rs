@@ -687,3 +687,36 @@ async fn webhooks_read_the_webhook_secret_alone_and_such_a_function_cannot_send(
     assert_eq!((send.status, send.code()), (500, "CONFIGURATION_ERROR"));
     assert_eq!(received(&t.stubs["meta"]).await, 0, "nothing sent");
 }
+
+/// Meta's template notifications on moto's EventBridge: a signed status update and a category
+/// update publish one `WhatsApp template status` event each; their repeats publish nothing.
+#[tokio::test]
+async fn template_notifications_are_one_event_each_and_a_repeat_is_none() {
+    let (t, queue) = app(true).await;
+    let approved = json!({"entry": [{"id": "102290129340398", "time": 1751247548, "changes": [{
+        "value": {"event": "PAUSED", "message_template_id": 1689556908129832_u64,
+                  "message_template_name": "order_confirmation", "message_template_language": "en-US",
+                  "reason": "NONE", "message_template_category": "UTILITY"},
+        "field": "message_template_status_update"}]}], "object": "whatsapp_business_account"})
+    .to_string();
+    let category = json!({"entry": [{"id": "102290129340398", "time": 1746169200, "changes": [{
+        "field": "template_category_update",
+        "value": {"message_template_id": 278077987957091_u64, "message_template_name": "welcome_template",
+                  "message_template_language": "en-US", "previous_category": "UTILITY",
+                  "new_category": "MARKETING"}}]}], "object": "whatsapp_business_account"})
+    .to_string();
+    for body in [&approved, &category, &approved, &category] {
+        let answer = t.http(meta_post(body, Some(&sign(body)))).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    }
+    let events = published(&queue, 2).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    for event in &events {
+        assert_eq!(event["source"], "wa-dispatch.template");
+        assert_eq!(event["detail-type"], "WhatsApp template status");
+    }
+    assert_eq!(events[0]["detail"]["status"], "PAUSED");
+    assert_eq!(events[0]["detail"]["template"], "order_confirmation");
+    assert_eq!(events[1]["detail"]["category"], "MARKETING");
+    assert_eq!(events[1]["detail"]["previous_category"], "UTILITY");
+}

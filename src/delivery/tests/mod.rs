@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 mod bounds;
 mod order;
+mod templates;
 
 /// The fixtures are the providers' published examples, dated 2025: a maximum age of ten
 /// years keeps them fresh (`bounds.rs` tests the age on statuses of its own).

@@ -1,6 +1,6 @@
 //! The status bus on EventBridge: `PutEvents` on the bus `STATUS_EVENT_BUS` names.
 
-use super::bus::{EventBus, DETAIL_TYPE, SOURCE};
+use super::bus::{BusEvent, EventBus};
 use crate::infra::aws::{describe, Aws};
 use crate::infra::records::{StoreError, StoreResult};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -25,18 +25,18 @@ impl EventBridgeBus {
 }
 
 impl EventBus for EventBridgeBus {
-    fn put<'a>(&'a self, details: &'a [String]) -> StoreResult<'a, Vec<bool>> {
+    fn put<'a>(&'a self, events: &'a [BusEvent]) -> StoreResult<'a, Vec<bool>> {
         Box::pin(async move {
             let client = self
                 .client
                 .get_or_init(|| async { Client::new(self.aws.config().await) })
                 .await;
-            let entries = details.iter().map(|detail| {
+            let entries = events.iter().map(|event| {
                 PutEventsRequestEntry::builder()
                     .event_bus_name(&self.bus)
-                    .source(SOURCE)
-                    .detail_type(DETAIL_TYPE)
-                    .detail(detail)
+                    .source(event.source)
+                    .detail_type(event.detail_type)
+                    .detail(&event.detail)
                     .build()
             });
             let output = client
@@ -50,7 +50,7 @@ impl EventBus for EventBridgeBus {
                     StoreError { operation: "PutEvents", reason }
                 })?;
             let answered = output.entries();
-            Ok((0..details.len())
+            Ok((0..events.len())
                 .map(|i| {
                     answered
                         .get(i)

@@ -1,7 +1,7 @@
 //! A bus in memory, for unit tests: it keeps what was put, and can be told to refuse
 //! entries or whole calls.
 
-use super::bus::EventBus;
+use super::bus::{BusEvent, EventBus};
 use crate::infra::records::{StoreError, StoreResult};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -9,7 +9,10 @@ use std::time::Duration;
 
 #[derive(Default)]
 pub struct MemoryBus {
+    /// The details put, of every source, in order.
     pub events: Mutex<Vec<String>>,
+    /// The source of each of `events`.
+    pub sources: Mutex<Vec<&'static str>>,
     /// This many entries are refused, one by one, then the rest are taken.
     pub refuse_entries: Mutex<usize>,
     /// This many calls fail whole.
@@ -24,7 +27,7 @@ pub struct MemoryBus {
 }
 
 impl EventBus for MemoryBus {
-    fn put<'a>(&'a self, details: &'a [String]) -> StoreResult<'a, Vec<bool>> {
+    fn put<'a>(&'a self, details: &'a [BusEvent]) -> StoreResult<'a, Vec<bool>> {
         Box::pin(async move {
             self.calls
                 .lock()
@@ -48,14 +51,16 @@ impl EventBus for MemoryBus {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            let mut sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
             Ok(details
                 .iter()
-                .map(|detail| {
+                .map(|event| {
                     if *refuse > 0 {
                         *refuse -= 1;
                         return false;
                     }
-                    events.push(detail.clone());
+                    events.push(event.detail.clone());
+                    sources.push(event.source);
                     true
                 })
                 .collect())

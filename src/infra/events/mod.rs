@@ -6,7 +6,9 @@ mod eventbridge;
 mod memory;
 mod none;
 
-pub use bus::{EventBus, DETAIL_TYPE, MAX_ENTRIES, SOURCE};
+pub use bus::{
+    BusEvent, EventBus, DETAIL_TYPE, MAX_ENTRIES, SOURCE, TEMPLATE_DETAIL_TYPE, TEMPLATE_SOURCE,
+};
 pub use eventbridge::EventBridgeBus;
 pub use memory::MemoryBus;
 pub use none::NoBus;

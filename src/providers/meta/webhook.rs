@@ -5,7 +5,7 @@
 
 use super::codes::classify;
 use crate::domain::phone::mask_number;
-use crate::domain::status::{Notifications, Stage, Status, StatusError};
+use crate::domain::status::{Notifications, Stage, Status, StatusError, TemplateUpdate};
 use crate::error::Code;
 use crate::infra::secrets::Secret;
 use crate::providers::answers::{MAX_CODE_CHARS, MAX_ID_CHARS, MAX_MESSAGE_CHARS};
@@ -72,24 +72,33 @@ impl Webhook for MetaWebhook {
             found.unreadable.push("no entry[]".into());
             return found;
         };
-        for change in entries
-            .iter()
-            .filter_map(|e| e.get("changes")?.as_array())
-            .flatten()
-        {
-            let value = change.get("value");
-            let statuses = value
-                .and_then(|v| v.get("statuses"))
-                .and_then(Value::as_array);
-            match statuses {
-                Some(statuses) => {
-                    for status in statuses {
-                        found.read(|| read_status(status, redact));
+        for entry in entries {
+            let time = entry.get("time").and_then(Value::as_u64);
+            for change in entry
+                .get("changes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let value = change.get("value");
+                let statuses = value
+                    .and_then(|v| v.get("statuses"))
+                    .and_then(Value::as_array);
+                let field = change.get("field").and_then(Value::as_str);
+                match (statuses, field) {
+                    (Some(statuses), _) => {
+                        for status in statuses {
+                            found.read(|| read_status(status, redact));
+                        }
                     }
+                    (None, Some(field)) if TEMPLATE_FIELDS.contains(&field) => {
+                        let value = value.unwrap_or(&Value::Null);
+                        found.read_template(|| read_template(field, value, time, redact));
+                    }
+                    // An incoming message, any other field: no status.
+                    (None, Some(_)) => found.others += 1,
+                    (None, None) => found.unreadable.push("a change without field".into()),
                 }
-                // An incoming message, a template's status, any other field: no status.
-                None if change.get("field").is_some() => found.others += 1,
-                None => found.unreadable.push("a change without field".into()),
             }
         }
         found
@@ -123,6 +132,68 @@ fn read_status(status: &Value, redact: &Redact) -> Result<Status, &'static str> 
         error,
         pricing: status.get("pricing").and_then(|p| pricing(p, redact)),
     })
+}
+
+/// Meta's template notifications, each published as a template's event.
+const TEMPLATE_FIELDS: [&str; 3] = [
+    "message_template_status_update",
+    "template_category_update",
+    "message_template_quality_update",
+];
+
+/// One template notification (docs/statuses.md, "Template notifications"): a status update
+/// gives the template's status and category; a category update its category (an impending
+/// one, the category it will get, with `reason` `IMPENDING`); a quality update its quality
+/// score as `status`.
+fn read_template(
+    field: &str,
+    value: &Value,
+    time: Option<u64>,
+    redact: &Redact,
+) -> Result<TemplateUpdate, &'static str> {
+    let text = |name: &str| {
+        value.get(name).and_then(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(redact.id(s, MAX_ID_CHARS)),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let word = |name: &str| text(name).map(|w| w.to_uppercase());
+    if !value.is_object() || text("message_template_id").is_none() {
+        return Err("a template notification without message_template_id");
+    }
+    let mut update = TemplateUpdate {
+        field: field.to_string(),
+        template: text("message_template_name"),
+        template_id: text("message_template_id"),
+        language: text("message_template_language"),
+        occurred_at: time,
+        ..TemplateUpdate::default()
+    };
+    match field {
+        "message_template_status_update" => {
+            update.status = word("event");
+            update.category = word("message_template_category");
+            update.reason = word("reason");
+        }
+        "template_category_update" => match word("correct_category") {
+            // Impending: `new_category` is the current one, `correct_category` the next.
+            Some(next) => {
+                update.category = Some(next);
+                update.previous_category = word("new_category");
+                update.reason = Some("IMPENDING".into());
+            }
+            None => {
+                update.category = word("new_category");
+                update.previous_category = word("previous_category");
+            }
+        },
+        _ => {
+            update.status = word("new_quality_score");
+            update.previous_status = word("previous_quality_score");
+        }
+    }
+    Ok(update)
 }
 
 /// A status's error through the send's code table.

@@ -277,7 +277,7 @@ pub async fn create_status_bus() -> (String, String) {
         .name(&name)
         .event_bus_name(&name)
         .event_pattern(
-            r#"{"source": ["wa-dispatch.status"], "detail-type": ["WhatsApp message status"]}"#,
+            r#"{"source": ["wa-dispatch.status", "wa-dispatch.template"], "detail-type": ["WhatsApp message status", "WhatsApp template status"]}"#,
         )
         .send()
         .await
