@@ -92,6 +92,13 @@ async fn instances(
     started
 }
 
+/// Whether any instance paced alone (the table failed it) during the run.
+fn paced_alone(functions: &[Runtime]) -> bool {
+    functions
+        .iter()
+        .any(|f| f.output().contains("the rate-limit table failed"))
+}
+
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
@@ -223,9 +230,7 @@ async fn queue_drained_by_instances_keeps_the_limit(
                 instances(provider.name, rate, count, &server, &moto_url(), &table).await;
             let messages = per_instance * count;
             let failed = drain(&functions, provider.name, messages).await;
-            let fell_back = functions
-                .iter()
-                .any(|f| f.output().contains("the rate-limit table failed"));
+            let fell_back = paced_alone(&functions);
             if fell_back && attempt == 0 {
                 eprintln!(
                     "{count} instances: moto stalled and the instances paced alone; once more"
@@ -259,24 +264,34 @@ async fn four_and_eight_instances_draining_a_queue_of_autocalls_sends_are_never_
 #[tokio::test]
 async fn two_instances_taking_http_sends_at_once_keep_the_limit_in_total() {
     setup();
-    let table = create_idempotency_table().await;
     let (rate, each) = (10, 15);
     let provider = autocalls();
-    let (server, arrivals) = stand_in(&provider, rate).await;
-    let functions = instances("autocalls", rate, 2, &server, &moto_url(), &table).await;
-    let sends = functions.iter().enumerate().flat_map(|(i, function)| {
-        (0..each).map(move |n| {
-            let body = request("autocalls", i * each + n).to_string();
-            let event = http_v2("POST", "/v1/messages", Some(body), &[]);
-            function.invoke(event, Duration::from_secs(30))
-        })
-    });
-    let answers = futures_util::future::join_all(sends).await;
-    for answer in answers {
-        let answer = HttpAnswer::from_envelope(answer.unwrap());
-        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    // As the queue's test: a run that moto stalled into the fallback is run once more.
+    for attempt in 0..2 {
+        let table = create_idempotency_table().await;
+        let (server, arrivals) = stand_in(&provider, rate).await;
+        let functions = instances("autocalls", rate, 2, &server, &moto_url(), &table).await;
+        let sends = functions.iter().enumerate().flat_map(|(i, function)| {
+            (0..each).map(move |n| {
+                let body = request("autocalls", i * each + n).to_string();
+                let event = http_v2("POST", "/v1/messages", Some(body), &[]);
+                function.invoke(event, Duration::from_secs(30))
+            })
+        });
+        let answers = futures_util::future::join_all(sends).await;
+        for answer in answers {
+            let answer = HttpAnswer::from_envelope(answer.unwrap());
+            assert_eq!(answer.status, 200, "{:?}", answer.body);
+        }
+        let fell_back = paced_alone(&functions);
+        if fell_back && attempt == 0 {
+            eprintln!("two instances: moto stalled and the instances paced alone; once more");
+            continue;
+        }
+        assert!(!fell_back, "the table failed in two runs");
+        each_once_within(&arrivals, &[], 2 * each, rate);
+        break;
     }
-    each_once_within(&arrivals, &[], 2 * each, rate);
 }
 
 /// A send whose shared slot comes after its latest start: 429 with `Retry-After`, nothing
