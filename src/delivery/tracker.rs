@@ -230,6 +230,10 @@ impl StatusTracker {
 
     /// Keeps a sent message's record, for its statuses and the status route.
     pub async fn record_sent(&self, record: &SentRecord, until: Instant) {
+        // Without a table there is nothing to keep: no call on a send's path.
+        if !self.store.keeps() {
+            return;
+        }
         let store = &self.store;
         let expires_at = record.sent_at + self.ttl.as_secs();
         let late = crate::infra::statuses::timeout();

@@ -144,22 +144,25 @@ impl Notifications {
 
     /// A template notification read by `read`, as a status is (a panic is its alone).
     pub fn read_template(&mut self, read: impl FnOnce() -> Result<TemplateUpdate, &'static str>) {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
-            Ok(Ok(update)) => self.templates.push(update),
-            Ok(Err(why)) => self.unreadable.push(why.into()),
-            Err(_) => self
-                .unreadable
-                .push("reading the notification panicked".into()),
+        match caught(read, "reading the notification panicked") {
+            Ok(update) => self.templates.push(update),
+            Err(why) => self.unreadable.push(why.into()),
         }
     }
 
     /// A status read by `read`, whose panic is that status's alone: counted unreadable, and
     /// the other statuses of the POST go on.
     pub fn read(&mut self, read: impl FnOnce() -> Result<Status, &'static str>) {
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
-            .unwrap_or(Err("reading the status panicked"));
-        self.add(read);
+        self.add(caught(read, "reading the status panicked"));
     }
+}
+
+/// What `read` read, or why not; its panic becomes `panicked`.
+fn caught<T>(
+    read: impl FnOnce() -> Result<T, &'static str>,
+    panicked: &'static str,
+) -> Result<T, &'static str> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or(Err(panicked))
 }
 
 #[cfg(test)]

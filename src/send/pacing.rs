@@ -89,14 +89,13 @@ impl Pacing {
     ) -> Result<Reserved, ApiError> {
         if !self.alone() {
             let patience = (Instant::now() + SHARED_PATIENCE).min(latest.max(Instant::now()));
-            let taken = tokio::time::timeout_at(patience, self.shared.take(provider, pace, latest))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Refusal::Unavailable(crate::infra::records::StoreError {
-                        operation: "UpdateItem",
-                        reason: "did not answer in time".into(),
-                    }))
-                });
+            let late = Refusal::Unavailable(crate::infra::records::StoreError {
+                operation: "UpdateItem",
+                reason: "did not answer in time".into(),
+            });
+            let taken =
+                crate::infra::bounded(patience, late, self.shared.take(provider, pace, latest))
+                    .await;
             match taken {
                 Ok(slot) => {
                     self.answered();

@@ -148,10 +148,10 @@ impl SharedLimit {
         let appended = pool.appended_us.load(Ordering::SeqCst);
         let mut busy =
             appended > 0 && now.saturating_sub(appended) < BUSY_MEMORY.as_micros() as u64;
+        let allowance = LATE_ALLOWANCE.as_micros() as u64;
         for _ in 0..WRITES_PER_BLOCK {
             // Ahead by the last write's time only where writes are slow enough to matter
             // (over half the allowance); DynamoDB's few milliseconds are not waited for.
-            let allowance = LATE_ALLOWANCE.as_micros() as u64;
             let lead = match pool.write_us.load(Ordering::SeqCst) {
                 slow if slow > allowance / 2 => slow.min(allowance),
                 _ => 0,
@@ -228,7 +228,7 @@ impl RateLimiter for SharedLimit {
         Box::pin(async move {
             match self.spacing.get(provider) {
                 Some(spacing) => self.take_slot(*spacing, pace, latest).await,
-                None => Ok(slot(pace, epoch_us())),
+                None => Ok(Slot::now(pace)),
             }
         })
     }

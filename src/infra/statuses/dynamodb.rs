@@ -27,8 +27,8 @@ impl DynamoStatuses {
 }
 
 impl DynamoStatuses {
-    /// Drops the history's second entry until it holds `MAX_HISTORY` (the first and the
-    /// latest kept): one `UpdateItem` for each entry over, on the condition that it is over.
+    /// Drops the entries over `MAX_HISTORY` from the second on (the first and the latest
+    /// kept), in one `UpdateItem`, on the condition that the history is still over.
     async fn trim(&self, id: &str, kept: usize) -> Result<(), crate::infra::records::StoreError> {
         let over = kept.saturating_sub(MAX_HISTORY);
         let removes: Vec<String> = (1..=over).map(|i| format!("#h[{i}]")).collect();
