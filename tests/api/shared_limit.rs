@@ -92,11 +92,23 @@ async fn instances(
     started
 }
 
+/// An instance's lines saying the table failed, and its sends counted `RateLimitFallback`.
+fn pacing_alone(output: &str) -> (usize, u64) {
+    let warnings = output
+        .lines()
+        .filter(|l| l.contains("the rate-limit table failed"))
+        .count();
+    let fallbacks = output
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|l| l["RateLimitFallback"].as_u64())
+        .sum();
+    (warnings, fallbacks)
+}
+
 /// Whether any instance paced alone (the table failed it) during the run.
 fn paced_alone(functions: &[Runtime]) -> bool {
-    functions
-        .iter()
-        .any(|f| f.output().contains("the rate-limit table failed"))
+    functions.iter().any(|f| pacing_alone(&f.output()).0 > 0)
 }
 
 fn leak(text: String) -> &'static str {
@@ -387,16 +399,8 @@ async fn a_table_that_cannot_answer_leaves_each_instance_pacing_alone_and_says_s
         let failed = drain(&functions, "autocalls", 8).await;
         each_once_within(&arrivals, &failed, 8, rate);
         let output = functions[0].output();
-        let warnings = output
-            .lines()
-            .filter(|l| l.contains("the rate-limit table failed"))
-            .count();
+        let (warnings, fallbacks) = pacing_alone(&output);
         assert_eq!(warnings, 1, "{case}: one log line\n{output}");
-        let fallbacks: u64 = output
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|l| l["RateLimitFallback"].as_u64())
-            .sum();
         assert_eq!(fallbacks, 8, "{case}: every send counted");
         // Paced alone: never faster than the limit.
         let times = arrivals.times();
@@ -408,4 +412,27 @@ async fn a_table_that_cannot_answer_leaves_each_instance_pacing_alone_and_says_s
         );
         proxy.fail("UpdateItem", Fault::Throttle, 0);
     }
+}
+
+/// Two instances whose table cannot be reached: every send of both goes, each counted as
+/// `RateLimitFallback`, one log line from each instance; each paces alone at the whole limit,
+/// so together they stay within twice it (what the contract allows while the table fails).
+#[tokio::test]
+async fn two_instances_without_their_table_each_pace_alone_and_every_send_goes() {
+    setup();
+    let table = create_idempotency_table().await;
+    let rate = 5;
+    let (server, arrivals) = stand_in(&autocalls(), 2 * rate).await;
+    let unreachable = "http://127.0.0.1:9";
+    let functions = instances("autocalls", rate, 2, &server, unreachable, &table).await;
+    let failed = drain(&functions, "autocalls", 16).await;
+    each_once_within(&arrivals, &failed, 16, 2 * rate);
+    let mut fallbacks = 0;
+    for function in &functions {
+        let output = function.output();
+        let (warnings, counted) = pacing_alone(&output);
+        assert_eq!(warnings, 1, "one log line from each instance\n{output}");
+        fallbacks += counted;
+    }
+    assert_eq!(fallbacks, 16, "every send counted");
 }
